@@ -1,0 +1,51 @@
+# The two commands a new user needs: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 3000
+WEB_WORKERS ?= 4
+WEB_THREADS ?= 8
+# The test suite runs against the local PostgreSQL and Redis unless told otherwise.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/athens
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run worker test migrate venv venv-dev clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+venv: $(VENV)/.runtime-installed
+venv-dev: $(VENV)/.dev-installed
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+
+## Serve the proxy on $(HOST):$(PORT) with gunicorn (never Django's development server).
+run: migrate
+	$(VENV)/bin/gunicorn athens_site.wsgi \
+		--bind $(HOST):$(PORT) --workers $(WEB_WORKERS) \
+		--worker-class gthread --threads $(WEB_THREADS) --timeout 120 \
+		--access-logfile - --forwarded-allow-ips 127.0.0.1
+
+## A Celery worker that runs fetches (needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0).
+worker: migrate
+	$(VENV)/bin/celery -A athens_site worker --loglevel INFO
+
+## The whole test suite against PostgreSQL and Redis.
+test: venv-dev
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} ATHENS_TEST_REDIS_URL=$${ATHENS_TEST_REDIS_URL:-$(TEST_REDIS_URL)} \
+		CELERY_BROKER_URL= $(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,223 @@
+"""Settings for the Athens Django proxy, read from the environment.
+
+Every value has an embedded default so that `make run` works on a fresh machine
+(SQLite and storage under ./var/, Celery tasks run eagerly in-process). Production
+sets DATABASE_URL, CELERY_BROKER_URL and the ATHENS_* variables listed in the README.
+A bad combination fails here, at start-up, with a message saying what to change.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from modules.goproxy.errors import InvalidProxyListError
+from modules.goproxy.proxylist import parse_goproxy
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+DEBUG = env.bool("ATHENS_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG and env.bool("ATHENS_REQUIRE_SECRET_KEY", default=False):
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set (ATHENS_REQUIRE_SECRET_KEY is on)")
+    # A per-installation random key kept under var/, so sessions survive restarts
+    # without a secret ever being committed or logged.
+    _key_file = VAR_DIR / "secret_key"
+    if _key_file.exists():
+        SECRET_KEY = _key_file.read_text().strip()
+    else:
+        from django.core.management.utils import get_random_secret_key
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        SECRET_KEY = get_random_secret_key()
+        _key_file.write_text(SECRET_KEY)
+        _key_file.chmod(0o600)
+
+ALLOWED_HOSTS = env.list("ATHENS_ALLOWED_HOSTS", default=["*"])
+CSRF_TRUSTED_ORIGINS = env.list("ATHENS_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "modules",
+    "audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "athens_site.urls"
+WSGI_APPLICATION = "athens_site.wsgi.application"
+# The download API has module paths such as `example.com/m/@v/list`; a redirect to a
+# slash-terminated URL would break the go command.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'athens.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several gunicorn workers share one SQLite file: wait for locks instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("ATHENS_DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("ATHENS_STATIC_ROOT", default=str(VAR_DIR / "static")))
+# whitenoise warns about a missing directory until the first collectstatic.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# --- Module storage -------------------------------------------------------------------
+# One named alias, "modules", holds every cached .info/.mod/.zip under
+# `<escaped module>/@v/<escaped version>.<ext>`, so the storage is itself a static
+# GOPROXY tree. Local directory by default; S3 / MinIO by settings alone.
+ATHENS_STORAGE = env.str("ATHENS_STORAGE", default="filesystem")
+ATHENS_STORAGE_DIR = Path(env.str("ATHENS_STORAGE_DIR", default=str(VAR_DIR / "storage")))
+if ATHENS_STORAGE == "filesystem":
+    _modules_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(ATHENS_STORAGE_DIR), "base_url": None},
+    }
+elif ATHENS_STORAGE == "s3":
+    _modules_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME", default="athens"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            "location": env.str("ATHENS_S3_PREFIX", default=""),
+            "file_overwrite": False,
+            "querystring_expire": env.int("ATHENS_PRESIGN_SECONDS", default=300),
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"ATHENS_STORAGE={ATHENS_STORAGE!r}: use 'filesystem' or 's3'")
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "modules": _modules_storage,
+}
+
+# --- Upstreams and fetching -----------------------------------------------------------
+ATHENS_UPSTREAM = env.str("ATHENS_UPSTREAM", default="https://proxy.golang.org,direct")
+try:
+    parse_goproxy(ATHENS_UPSTREAM)
+except InvalidProxyListError as exc:
+    raise ImproperlyConfigured(f"ATHENS_UPSTREAM={ATHENS_UPSTREAM!r}: {exc}") from exc
+
+# How long a connection to an upstream may take, and one whole download.
+ATHENS_UPSTREAM_TIMEOUT = env.float("ATHENS_UPSTREAM_TIMEOUT", default=30.0)
+# How long a request waits for a fetch (its own or another process's) to finish.
+ATHENS_FETCH_TIMEOUT = env.float("ATHENS_FETCH_TIMEOUT", default=300.0)
+# Failures (not found, invalid content, upstream errors) are remembered this long so that
+# the go command's prefix probes do not hammer the upstream.
+ATHENS_NEGATIVE_CACHE_SECONDS = env.int("ATHENS_NEGATIVE_CACHE_SECONDS", default=60)
+ATHENS_MAX_ZIP_BYTES = env.int("ATHENS_MAX_ZIP_BYTES", default=500 << 20)
+ATHENS_MAX_GOMOD_BYTES = env.int("ATHENS_MAX_GOMOD_BYTES", default=16 << 20)
+ATHENS_DOWNLOAD_MODE = env.str("ATHENS_DOWNLOAD_MODE", default="sync")
+if ATHENS_DOWNLOAD_MODE != "sync":
+    raise ImproperlyConfigured(f"ATHENS_DOWNLOAD_MODE={ATHENS_DOWNLOAD_MODE!r}: only 'sync' is supported so far")
+ATHENS_NETWORK_MODE = env.str("ATHENS_NETWORK_MODE", default="fallback")
+if ATHENS_NETWORK_MODE not in ("strict", "fallback"):
+    raise ImproperlyConfigured(f"ATHENS_NETWORK_MODE={ATHENS_NETWORK_MODE!r}: use 'strict' or 'fallback'")
+# Number of trusted reverse proxies in front of the web servers; when > 0 the client
+# address recorded in the audit is taken from X-Forwarded-For.
+ATHENS_TRUSTED_PROXY_COUNT = env.int("ATHENS_TRUSTED_PROXY_COUNT", default=0)
+
+# --- Celery ---------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+# Without a broker, tasks run eagerly in-process: the embedded default for `make run`.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+_default_backend = CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "rpc://"
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=_default_backend if CELERY_BROKER_URL else "")
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = int(ATHENS_FETCH_TIMEOUT) + 60
+CELERY_TASK_SOFT_TIME_LIMIT = int(ATHENS_FETCH_TIMEOUT) + 30
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+
+# --- REST API -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its WWW-Authenticate header makes anonymous requests a 401.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": env.int("ATHENS_API_PAGE_SIZE", default=100),
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+
+# --- Logging --------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("ATHENS_LOG_LEVEL", default="INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}
+
+# Where the cross-process fetch locks live when the database is not PostgreSQL.
+ATHENS_LOCK_DIR = Path(env.str("ATHENS_LOCK_DIR", default=str(VAR_DIR / "locks")))
+# Where zips are streamed while they are validated, before they go to storage.
+ATHENS_TMP_DIR = env.str("ATHENS_TMP_DIR", default="") or None
+# Upstream errors other than "not found" (timeouts, 5xx) are remembered only briefly.
+ATHENS_ERROR_CACHE_SECONDS = env.int("ATHENS_ERROR_CACHE_SECONDS", default=5)

@@ -1,0 +1,29 @@
+"""URL routes: the download API at the root, then admin, API and health checks.
+
+Module paths need a dot in their first element, so they never collide with `admin/`,
+`api/`, `healthz` or `readyz`.
+"""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from rest_framework.routers import DefaultRouter
+
+from audit.api import DownloadEventViewSet, FetchEventViewSet
+from modules.views import goproxy, health
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("audit/downloads", DownloadEventViewSet, basename="downloadevent")
+router.register("audit/fetches", FetchEventViewSet, basename="fetchevent")
+
+admin.site.site_header = "Athens module proxy"
+admin.site.site_title = "Athens"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/", include(router.urls)),
+    re_path(r"^(?P<path>sumdb/.*)$", goproxy.download, name="sumdb"),
+    re_path(r"^(?P<path>.+/@(?:v/.*|latest))$", goproxy.download, name="download"),
+]

@@ -1,0 +1,1 @@
+"""The audit trail: what every client downloaded and every upstream fetch attempt."""

@@ -1,0 +1,33 @@
+"""Read-only admin pages for the audit events: nobody edits history."""
+
+from django.contrib import admin
+
+from .models import DownloadEvent, FetchEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    date_hierarchy = "time"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DownloadEvent)
+class DownloadEventAdmin(ReadOnlyAdmin):
+    list_display = ["time", "module", "version", "endpoint", "status", "cache", "bytes_sent", "client_addr", "username"]
+    list_filter = ["endpoint", "status", "cache"]
+    search_fields = ["module", "version", "username", "client_addr"]
+
+
+@admin.register(FetchEvent)
+class FetchEventAdmin(ReadOnlyAdmin):
+    list_display = ["time", "module", "version", "endpoint", "upstream", "outcome", "bytes", "duration_ms", "worker"]
+    list_filter = ["outcome", "endpoint"]
+    search_fields = ["module", "version", "upstream"]

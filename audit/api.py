@@ -1,0 +1,57 @@
+"""Read-only JSON API over the audit events (staff only, session or token)."""
+
+import django_filters
+from rest_framework import serializers, viewsets
+
+from .models import DownloadEvent, FetchEvent
+
+
+class _EventFilter(django_filters.FilterSet):
+    """`module`, `version` (exact), `since` (inclusive) and `until` (exclusive), ISO 8601."""
+
+    module = django_filters.CharFilter(field_name="module")
+    version = django_filters.CharFilter(field_name="version")
+    since = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt")
+
+
+class DownloadEventFilter(_EventFilter):
+    class Meta:
+        model = DownloadEvent
+        fields = ["module", "version", "since", "until", "endpoint", "status", "cache", "username"]
+
+
+class FetchEventFilter(_EventFilter):
+    class Meta:
+        model = FetchEvent
+        fields = ["module", "version", "since", "until", "endpoint", "outcome", "upstream"]
+
+
+class DownloadEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DownloadEvent
+        fields = [
+            "id", "time", "module", "version", "endpoint", "method", "status", "cache", "bytes_sent",
+            "duration_ms", "client_addr", "username", "auth", "user_agent", "message",
+        ]
+
+
+class FetchEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FetchEvent
+        fields = [
+            "id", "time", "module", "version", "endpoint", "upstream", "outcome", "bytes",
+            "duration_ms", "zip_hash", "mod_hash", "error", "worker",
+        ]
+
+
+class DownloadEventViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = DownloadEvent.objects.all()
+    serializer_class = DownloadEventSerializer
+    filterset_class = DownloadEventFilter
+
+
+class FetchEventViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = FetchEvent.objects.all()
+    serializer_class = FetchEventSerializer
+    filterset_class = FetchEventFilter

@@ -1,0 +1,8 @@
+"""Django app configuration for the audit trail."""
+
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"
+    verbose_name = "Audit"

@@ -1,0 +1,130 @@
+"""The one place that writes audit rows.
+
+Views call `record_download` once per download API request (in a `finally`, so errors
+are recorded too); the fetch code calls `record_fetch` once per upstream attempt.
+"""
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import DownloadEvent, FetchEvent
+
+logger = logging.getLogger(__name__)
+
+_WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def current_worker() -> str:
+    """`hostname:pid` of this process (recomputed after a fork, when the pid changed)."""
+    global _WORKER
+    pid = os.getpid()
+    if not _WORKER.endswith(f":{pid}"):
+        _WORKER = f"{socket.gethostname()}:{pid}"
+    return _WORKER
+
+
+@dataclass
+class DownloadRecord:
+    """What a download API request asked for and what it was answered; filled as it goes."""
+
+    module: str = ""
+    version: str = ""
+    endpoint: str = DownloadEvent.Endpoint.INVALID
+    cache: str = DownloadEvent.Cache.NONE
+    message: str = ""
+
+
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
+
+
+def clean(text: str, limit: int) -> str:
+    """Fit client-supplied text for an audit column: control characters (NUL included,
+    which PostgreSQL text refuses) written as `\\xNN`, and the length capped."""
+    return text.translate(_CONTROL)[:limit]
+
+
+def client_address(request) -> str | None:
+    """The client's address; behind N trusted reverse proxies, taken from X-Forwarded-For."""
+    hops = settings.ATHENS_TRUSTED_PROXY_COUNT
+    if hops > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops] or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def who(request) -> tuple[str, str]:
+    """(username, how they authenticated) for the audit; never the credential itself.
+
+    A DRF token (`Authorization: Token <key>`) or a logged-in session. The download API
+    does not require either; an unknown token is recorded as such.
+    """
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.startswith("Token "):
+        from rest_framework.authtoken.models import Token
+
+        token = Token.objects.select_related("user").filter(key=header[6:].strip()).first()
+        if token is None or not token.user.is_active:
+            return "", "bad-token"
+        return token.user.get_username(), "token"
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user.get_username(), "session"
+    return "", ""
+
+
+def record_download(request, record: DownloadRecord, *, status: int, bytes_sent: int, duration_s: float) -> None:
+    try:
+        username, auth = who(request)
+        DownloadEvent.objects.create(
+            time=timezone.now(),
+            module=clean(record.module, 1024),
+            version=clean(record.version, 255),
+            endpoint=record.endpoint,
+            method=request.method[:8],
+            status=status,
+            cache=record.cache,
+            bytes_sent=bytes_sent,
+            duration_ms=round(duration_s * 1000, 3),
+            client_addr=client_address(request),
+            username=username[:150],
+            auth=auth,
+            user_agent=clean(request.META.get("HTTP_USER_AGENT", ""), 512),
+            message=clean(record.message, 512),
+        )
+    except Exception:  # noqa: BLE001 - the answer was computed; do not turn it into a 500
+        logger.exception("could not record the download of %s@%s", record.module, record.version)
+
+
+def record_fetch(
+    *,
+    module: str,
+    version: str,
+    endpoint: str,
+    upstream: str,
+    outcome: str,
+    duration_s: float,
+    bytes: int = 0,
+    zip_hash: str = "",
+    mod_hash: str = "",
+    error: str = "",
+) -> None:
+    FetchEvent.objects.create(
+        time=timezone.now(),
+        module=module[:1024],
+        version=version[:255],
+        endpoint=endpoint,
+        upstream=upstream[:500],
+        outcome=outcome,
+        bytes=bytes,
+        duration_ms=round(duration_s * 1000, 3),
+        zip_hash=zip_hash,
+        mod_hash=mod_hash,
+        error=error[:4000],
+        worker=current_worker(),
+    )

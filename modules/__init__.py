@@ -1,0 +1,1 @@
+"""The module cache: fetching, storing and serving Go module versions."""

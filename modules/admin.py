@@ -1,0 +1,79 @@
+"""Admin pages for the module cache."""
+
+from django.contrib import admin
+
+from .models import FetchFailure, Module, ModuleVersion, UpstreamListing
+
+
+class ModuleVersionInline(admin.TabularInline):
+    model = ModuleVersion
+    fields = ["version", "state", "time", "zip_size", "zip_hash", "fetched_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Module)
+class ModuleAdmin(admin.ModelAdmin):
+    list_display = ["path", "created_at"]
+    search_fields = ["path"]
+    readonly_fields = ["path", "created_at"]
+    inlines = [ModuleVersionInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ModuleVersion)
+class ModuleVersionAdmin(admin.ModelAdmin):
+    """Cached versions are immutable: everything is read-only here."""
+
+    list_display = ["module", "version", "state", "time", "zip_size", "upstream", "fetched_at"]
+    list_filter = ["state", "upstream"]
+    search_fields = ["module__path", "version"]
+    list_select_related = ["module"]
+    readonly_fields = [
+        "module", "version", "state", "time", "info", "go_mod_text", "zip_key", "zip_size",
+        "zip_hash", "mod_hash", "upstream", "fetched_at",
+    ]
+    exclude = ["go_mod"]
+
+    @admin.display(description="go.mod")
+    def go_mod_text(self, obj):
+        return bytes(obj.go_mod).decode("utf-8", errors="replace")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UpstreamListing)
+class UpstreamListingAdmin(admin.ModelAdmin):
+    list_display = ["module_path", "listed_at", "latest_at"]
+    search_fields = ["module_path"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FetchFailure)
+class FetchFailureAdmin(admin.ModelAdmin):
+    """The negative cache; deleting a row makes the next request ask the upstream again."""
+
+    list_display = ["module_path", "target", "http_status", "expires_at"]
+    search_fields = ["module_path"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

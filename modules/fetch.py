@@ -1,0 +1,222 @@
+"""The one place that fetches, validates, stores and commits a module version.
+
+A fetch downloads .info, .mod and .zip from the first upstream that has them (GOPROXY
+semantics), streams the zip to a temporary file under a size cap, checks it against the
+module zip rules and the .mod, computes both h1 hashes, writes the three objects to
+storage and only then commits a READY ModuleVersion row: the row is the commit marker.
+At most one process fetches a given module@version at a time (single flight); the others
+wait for it and then read its row.
+"""
+
+import functools
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.db import IntegrityError, transaction
+
+from audit.recorder import record_fetch
+from modules.goproxy.dirhash import hash_go_mod, hash_zip
+from modules.goproxy.errors import InvalidZipError
+from modules.goproxy.gomod import module_path_of
+from modules.goproxy.paths import escape_path, escape_version
+from modules.goproxy.zipcheck import validate_zip
+
+from . import negative_cache
+from .locks import LockTimeout, single_flight
+from .models import Module, ModuleVersion
+from .upstreams.base import Upstream, VersionInfo
+from .upstreams.chain import UpstreamChain
+from .upstreams.errors import InvalidContent, Timeout, UpstreamError
+
+logger = logging.getLogger(__name__)
+
+
+def modules_storage():
+    return storages["modules"]
+
+
+def artifact_key(module: str, version: str, ext: str) -> str:
+    """`<escaped module>/@v/<escaped version>.<ext>`: the storage is a static GOPROXY tree."""
+    return f"{escape_path(module)}/@v/{escape_version(version)}.{ext}"
+
+
+@functools.lru_cache(maxsize=4)
+def _chain_for(value: str, timeout: float) -> UpstreamChain:
+    return UpstreamChain.from_setting(value, timeout=timeout)
+
+
+def upstream_chain() -> UpstreamChain:
+    return _chain_for(settings.ATHENS_UPSTREAM, settings.ATHENS_UPSTREAM_TIMEOUT)
+
+
+def ready_version(module: str, version: str) -> ModuleVersion | None:
+    return (
+        ModuleVersion.objects.select_related("module")
+        .filter(module__path=module, version=version, state=ModuleVersion.State.READY)
+        .first()
+    )
+
+
+def recorded(module: str, version: str, endpoint: str, operation: Callable[[Upstream], Any], details=None):
+    """Wrap an upstream operation so each attempt becomes one FetchEvent."""
+
+    def attempt(upstream: Upstream):
+        started = time.monotonic()
+        try:
+            result = operation(upstream)
+        except UpstreamError as error:
+            record_fetch(
+                module=module, version=version, endpoint=endpoint, upstream=upstream.name,
+                outcome=error.outcome, duration_s=time.monotonic() - started, error=error.message,
+            )
+            raise
+        record_fetch(
+            module=module, version=version, endpoint=endpoint, upstream=upstream.name,
+            outcome="ok", duration_s=time.monotonic() - started, **(details(result) if details else {}),
+        )
+        return result
+
+    return attempt
+
+
+@dataclass
+class _Download:
+    """A version downloaded from one upstream and checked, not yet stored."""
+
+    info: VersionInfo
+    go_mod: bytes
+    zip_file: Any  # an open temporary file, positioned anywhere
+    zip_size: int
+    zip_hash: str
+    mod_hash: str
+
+    def audit_details(self) -> dict:
+        return {
+            "bytes": self.zip_size + len(self.go_mod) + len(self.info.raw),
+            "zip_hash": self.zip_hash,
+            "mod_hash": self.mod_hash,
+        }
+
+
+def fetch_version(module: str, version: str) -> ModuleVersion:
+    """Make sure module@version (a canonical version) is cached; return its READY row.
+
+    Raises an UpstreamError subclass when it cannot be fetched; failures are remembered
+    in the negative cache for a short time.
+    """
+    row = ready_version(module, version)
+    if row is not None:
+        return row
+    negative_cache.check(module, version)
+    try:
+        with single_flight(f"fetch:{module}@{version}", timeout=settings.ATHENS_FETCH_TIMEOUT):
+            # Whoever held the lock before us may have fetched it, or failed.
+            row = ready_version(module, version)
+            if row is not None:
+                return row
+            negative_cache.check(module, version)
+            try:
+                return _fetch_and_commit(module, version)
+            except UpstreamError as error:
+                negative_cache.remember(module, version, error)
+                raise
+    except LockTimeout as exc:
+        raise Timeout(f"{module}@{version}: {exc}") from exc
+
+
+def _fetch_and_commit(module: str, version: str) -> ModuleVersion:
+    with tempfile.TemporaryFile(dir=settings.ATHENS_TMP_DIR) as zip_file:
+
+        def download(upstream: Upstream) -> _Download:
+            zip_file.seek(0)
+            zip_file.truncate()
+            return _download(upstream, module, version, zip_file)
+
+        upstream, fetched = upstream_chain().first(
+            recorded(module, version, "version", download, details=_Download.audit_details)
+        )
+        return _commit(module, version, upstream, fetched)
+
+
+def _download(upstream: Upstream, module: str, version: str, zip_file) -> _Download:
+    """Get and check the three files of module@version from one upstream."""
+    info = upstream.info(module, version)
+    if info.version != version:
+        raise InvalidContent(f"{upstream.name}: {module}@{version}.info names version {info.version}")
+    go_mod = upstream.mod(module, version, max_bytes=settings.ATHENS_MAX_GOMOD_BYTES)
+    zip_size = upstream.download_zip(module, version, zip_file, max_bytes=settings.ATHENS_MAX_ZIP_BYTES)
+    zip_file.flush()
+    zip_file.seek(0)
+    try:
+        summary = validate_zip(
+            zip_file, module, version,
+            max_zip_size=settings.ATHENS_MAX_ZIP_BYTES, max_go_mod_size=settings.ATHENS_MAX_GOMOD_BYTES,
+        )
+    except InvalidZipError as exc:
+        raise InvalidContent(f"{upstream.name}: {module}@{version}.zip: {exc}") from exc
+    _check_go_mod(upstream, module, version, go_mod, summary.go_mod)
+    zip_file.seek(0)
+    zip_hash = hash_zip(zip_file)
+    return _Download(
+        info=info, go_mod=go_mod, zip_file=zip_file, zip_size=zip_size,
+        zip_hash=zip_hash, mod_hash=hash_go_mod(go_mod),
+    )
+
+
+def _check_go_mod(upstream: Upstream, module: str, version: str, go_mod: bytes, zipped: bytes | None) -> None:
+    """The .mod must be the zip's go.mod byte for byte, or, without one, name the module."""
+    where = f"{upstream.name}: {module}@{version}"
+    if zipped is not None:
+        if zipped != go_mod:
+            raise InvalidContent(f"{where}: .mod differs from the go.mod inside the zip")
+    elif module_path_of(go_mod) != module:
+        raise InvalidContent(f"{where}: .mod does not declare module {module} and the zip has no go.mod")
+
+
+def _commit(module: str, version: str, upstream: Upstream, fetched: _Download) -> ModuleVersion:
+    """Write the objects, then the READY row. Objects without a row are never served."""
+    storage = modules_storage()
+    zip_key = artifact_key(module, version, "zip")
+    fetched.zip_file.seek(0)
+    for key, content in (
+        (artifact_key(module, version, "info"), ContentFile(fetched.info.raw)),
+        (artifact_key(module, version, "mod"), ContentFile(fetched.go_mod)),
+        (zip_key, File(fetched.zip_file)),
+    ):
+        # Leftovers of an attempt that died before its commit: we hold the lock, and no
+        # READY row points at them, so nobody can be serving them.
+        if storage.exists(key):
+            storage.delete(key)
+        saved = storage.save(key, content)
+        if saved != key:
+            raise UpstreamError(f"storage saved {key} as {saved}")
+    try:
+        with transaction.atomic():
+            module_row, _ = Module.objects.get_or_create(path=module)
+            row = ModuleVersion.objects.create(
+                module=module_row,
+                version=version,
+                info=fetched.info.raw.decode(),
+                time=fetched.info.time,
+                go_mod=fetched.go_mod,
+                zip_key=zip_key,
+                zip_size=fetched.zip_size,
+                zip_hash=fetched.zip_hash,
+                mod_hash=fetched.mod_hash,
+                upstream=upstream.name,
+            )
+    except IntegrityError:
+        # Committed meanwhile by a process that could not share our lock; keep theirs.
+        row = ready_version(module, version)
+        if row is None:
+            raise
+    negative_cache.forget(module, version)
+    logger.info("cached %s@%s from %s (%d bytes)", module, version, upstream.name, fetched.zip_size)
+    return row

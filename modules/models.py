@@ -1,0 +1,98 @@
+"""The module cache's tables.
+
+A ModuleVersion row in state READY is the commit marker of a cached version: its
+.info/.mod/.zip objects were written to storage before the row was committed, so an
+object without a READY row (a crash mid-fetch) is never served. Once READY, the bytes
+never change.
+"""
+
+from django.db import models
+
+
+class Module(models.Model):
+    """A module path the proxy has cached at least one version of."""
+
+    path = models.CharField(max_length=1024, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self):
+        return self.path
+
+
+class ModuleVersion(models.Model):
+    """One cached version of a module: its .info, its go.mod and where its zip is stored."""
+
+    class State(models.TextChoices):
+        READY = "ready", "Ready"
+
+    module = models.ForeignKey(Module, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=255)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.READY)
+    # The .info body exactly as served, and its Time (the commit or tag time).
+    info = models.TextField()
+    time = models.DateTimeField()
+    # go.mod bytes exactly as the upstream served them: never rewritten.
+    go_mod = models.BinaryField()
+    zip_key = models.CharField(max_length=1500)
+    zip_size = models.BigIntegerField()
+    # The go.sum hashes: `<module> <version> h1:...` and `<module> <version>/go.mod h1:...`.
+    zip_hash = models.CharField(max_length=64)
+    mod_hash = models.CharField(max_length=64)
+    upstream = models.CharField(max_length=500)
+    fetched_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["module", "version"], name="unique_module_version"),
+        ]
+        indexes = [models.Index(fields=["module", "state"], name="moduleversion_module_state")]
+
+    def __str__(self):
+        return f"{self.module.path}@{self.version}"
+
+
+class UpstreamListing(models.Model):
+    """The last successful answers of the upstreams for a module's list and @latest.
+
+    Kept so that a build that worked yesterday keeps working while the upstream is down
+    (network mode `fallback`).
+    """
+
+    module_path = models.CharField(max_length=1024, unique=True)
+    versions = models.TextField(blank=True, default="")
+    listed_at = models.DateTimeField(null=True, blank=True)
+    latest_info = models.TextField(blank=True, default="")
+    latest_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return self.module_path
+
+    @property
+    def version_list(self) -> list[str]:
+        return self.versions.split()
+
+
+class FetchFailure(models.Model):
+    """A negative cache entry: the upstreams could not give us this target recently.
+
+    `target` is a version, or `@v/list` / `@latest`. Until `expires_at` the proxy answers
+    the same error again without asking the upstreams, so the go command's probes of
+    every path prefix do not each cost an upstream round trip.
+    """
+
+    module_path = models.CharField(max_length=1024)
+    target = models.CharField(max_length=255)
+    http_status = models.PositiveSmallIntegerField()
+    message = models.TextField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["module_path", "target"], name="unique_fetch_failure"),
+        ]
+
+    def __str__(self):
+        return f"{self.module_path} {self.target}: {self.http_status}"

@@ -1,0 +1,45 @@
+"""Celery tasks: thin wrappers over fetch.py, and the wait for their result.
+
+Tasks take strings, never model instances, and are idempotent (a second run finds the
+READY row and returns at once). Without CELERY_BROKER_URL they run eagerly in the
+calling process.
+"""
+
+from celery import shared_task
+from celery.exceptions import TimeoutError as CeleryTimeout
+from django.conf import settings
+
+from . import negative_cache
+from .fetch import fetch_version, ready_version
+from .models import ModuleVersion
+from .upstreams.errors import Timeout, UpstreamError, error_from_status
+
+
+@shared_task(name="modules.fetch_version", acks_late=True)
+def fetch_version_task(module: str, version: str) -> dict:
+    """Fetch module@version into the cache; report the outcome as plain data."""
+    try:
+        fetch_version(module, version)
+    except UpstreamError as error:
+        return {"status": "error", "http_status": error.http_status, "message": error.message}
+    return {"status": "ready"}
+
+
+def fetch_through_worker(module: str, version: str) -> ModuleVersion:
+    """Fetch module@version in a Celery worker (or eagerly) and wait for the READY row.
+
+    The caller has already looked for a READY row; the negative cache is checked here,
+    before a task is queued, so probes of missing versions never reach the queue.
+    """
+    negative_cache.check(module, version)
+    result = fetch_version_task.delay(module, version)
+    try:
+        outcome = result.get(timeout=settings.ATHENS_FETCH_TIMEOUT, disable_sync_subtasks=False)
+    except CeleryTimeout as exc:
+        raise Timeout(f"{module}@{version}: the fetch did not finish in {settings.ATHENS_FETCH_TIMEOUT:.0f}s") from exc
+    if outcome["status"] != "ready":
+        raise error_from_status(outcome["http_status"], outcome["message"])
+    row = ready_version(module, version)
+    if row is None:
+        raise UpstreamError(f"{module}@{version}: fetched, but no cached row was found")
+    return row

@@ -1,0 +1,1 @@
+"""HTTP views: the download API (goproxy.py) and health checks (health.py)."""

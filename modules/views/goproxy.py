@@ -1,0 +1,124 @@
+"""The download API: `<module>/@v/list`, `@v/<version>.info|.mod|.zip`, `<module>/@latest`.
+
+Each request is decoded and checked (modules.goproxy), answered from the cache or through
+a fetch, and recorded in the audit in a `finally`, whatever happened. The decisions live
+in fetch.py, listing.py and serving.py; this module only routes between them.
+"""
+
+import logging
+import time
+
+from django.db import DatabaseError
+from django.views.decorators.csrf import csrf_exempt
+
+from audit.models import DownloadEvent
+from audit.recorder import DownloadRecord, record_download
+from modules.goproxy.errors import InvalidRequestError
+from modules.goproxy.paths import version_fits_path
+from modules.goproxy.request import DownloadRequest, parse_download_path
+from modules.goproxy.versions import is_query
+
+from .. import listing, serving
+from ..fetch import ready_version
+from ..models import ModuleVersion
+from ..tasks import fetch_through_worker
+from ..upstreams.errors import NotFound, UpstreamError
+
+logger = logging.getLogger(__name__)
+
+Endpoint = DownloadEvent.Endpoint
+Cache = DownloadEvent.Cache
+
+
+@csrf_exempt
+def download(request, path: str):
+    """Entry point for every download API URL (see athens_site/urls.py)."""
+    started = time.monotonic()
+    record = DownloadRecord(module=path)
+    status, sent = 500, 0
+    try:
+        response = _answer(request, path, record)
+        if request.method == "HEAD":
+            response = serving.without_body(response)
+        status = response.status_code
+        sent = 0 if request.method == "HEAD" else serving.body_length(response)
+        return response
+    finally:
+        record_download(request, record, status=status, bytes_sent=sent, duration_s=time.monotonic() - started)
+
+
+def _answer(request, path: str, record: DownloadRecord):
+    if path.startswith("sumdb/"):
+        record.endpoint = Endpoint.SUMDB
+        return serving.error_response(404, "not found: this proxy does not proxy checksum databases")
+    try:
+        req = parse_download_path(path)
+    except InvalidRequestError as exc:
+        req = None
+        record.message = str(exc)
+    else:
+        record.module, record.endpoint, record.version = req.module, req.endpoint, req.version or ""
+    if request.method not in ("GET", "HEAD"):
+        response = serving.error_response(405, "method not allowed: the download API answers GET and HEAD")
+        response["Allow"] = "GET, HEAD"
+        return response
+    if req is None:
+        return serving.error_response(404, f"not found: {record.message}")
+    try:
+        return _HANDLERS[req.endpoint](req, record)
+    except UpstreamError as error:
+        record.message = error.message
+        return serving.error_response(error.http_status, error.client_message)
+    except DatabaseError:
+        logger.exception("database error answering %s", path)
+        record.message = "database unavailable"
+        return serving.error_response(503, "service unavailable: the proxy's database is not reachable")
+
+
+def _cached_or_fetched(req: DownloadRequest, record: DownloadRecord) -> ModuleVersion:
+    if not version_fits_path(req.module, req.version):
+        raise NotFound(f"{req.module}@{req.version}: version {req.version} does not fit module path {req.module}")
+    row = ready_version(req.module, req.version)
+    if row is not None:
+        record.cache = Cache.HIT
+        return row
+    row = fetch_through_worker(req.module, req.version)
+    record.cache = Cache.FETCHED
+    return row
+
+
+def _list(req: DownloadRequest, record: DownloadRecord):
+    answer = listing.version_list(req.module)
+    record.cache = answer.cache
+    return serving.list_response(answer.body)
+
+
+def _latest(req: DownloadRequest, record: DownloadRecord):
+    answer = listing.latest(req.module)
+    record.cache = answer.cache
+    return serving.info_response(answer.body, immutable=False)
+
+
+def _info(req: DownloadRequest, record: DownloadRecord):
+    if is_query(req.version):
+        info = listing.resolve_query(req.module, req.version)
+        record.cache = Cache.UPSTREAM
+        return serving.info_response(info.raw, immutable=False)
+    row = _cached_or_fetched(req, record)
+    return serving.info_response(row.info.encode(), immutable=True)
+
+
+def _mod(req: DownloadRequest, record: DownloadRecord):
+    return serving.mod_response(_cached_or_fetched(req, record))
+
+
+def _zip(req: DownloadRequest, record: DownloadRecord):
+    row = _cached_or_fetched(req, record)
+    try:
+        return serving.zip_response(row)
+    except OSError:
+        logger.exception("cached zip %s is missing from storage", row.zip_key)
+        raise UpstreamError(f"{req.module}@{req.version}: the cached zip is missing from storage") from None
+
+
+_HANDLERS = {"list": _list, "latest": _latest, "info": _info, "mod": _mod, "zip": _zip}

@@ -1,0 +1,32 @@
+"""Fixtures shared by the whole suite.
+
+Every test gets its own module storage directory and lock directory, so no test sees
+another's cache. The upstream fixtures (static GOPROXY trees served on 127.0.0.1, the
+real go command) live in tests/support.
+"""
+
+import pytest
+
+pytest_plugins = ["tests.support.fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_storage(settings, tmp_path):
+    """A fresh, empty module storage per test (the embedded filesystem backend)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "modules": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "storage"), "base_url": None},
+        },
+    }
+    settings.ATHENS_LOCK_DIR = tmp_path / "locks"
+    settings.ATHENS_NETWORK_MODE = "fallback"
+    return tmp_path / "storage"
+
+
+@pytest.fixture
+def proxy(settings, static_upstream):
+    """Point the proxy at the standard static upstream; return that upstream."""
+    settings.ATHENS_UPSTREAM = static_upstream.url
+    return static_upstream

@@ -1,0 +1,80 @@
+"""Behaviour that needs real separate processes: gunicorn web servers, a Celery worker
+with Redis, and one PostgreSQL shared by all of them."""
+
+import concurrent.futures
+import os
+import socket
+import urllib.request
+
+import pytest
+import redis
+
+from audit.models import DownloadEvent, FetchEvent
+from modules.models import ModuleVersion
+from tests.support.processes import CeleryWorker, WebServer, proxy_environment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HELLO = "mods.example.test/hello"
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("ATHENS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(url)
+    client.ping()
+    client.flushdb()
+    yield url
+    client.flushdb()
+
+
+@pytest.fixture
+def deployment(tmp_path, proxy, isolated_storage, settings, redis_url):
+    """Start the proxy's processes: `deployment(with_worker=True|False)` -> web server."""
+    started = []
+
+    def start(*, with_worker: bool):
+        env = proxy_environment(
+            upstream=proxy.url, storage_dir=isolated_storage, lock_dir=settings.ATHENS_LOCK_DIR,
+            broker_url=redis_url if with_worker else "",
+        )
+        worker = None
+        if with_worker:
+            worker = CeleryWorker(env, tmp_path / "worker.log")
+            started.append(worker)
+        web = WebServer(env, tmp_path / "web.log", workers=2)
+        started.append(web)
+        return web, worker
+
+    yield start
+    for process in reversed(started):
+        process.stop()
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=120) as response:
+        return response.status, response.read()
+
+
+def test_the_fetch_runs_in_the_celery_worker(deployment, go_env):
+    web, worker = deployment(with_worker=True)
+    result = go_env(web.url).download_json(f"{HELLO}@v1.0.0")
+    assert result[0].get("Error") is None, (result, worker.log(), web.log())
+    workers = set(FetchEvent.objects.filter(endpoint="version").values_list("worker", flat=True))
+    assert workers == {f"{socket.gethostname()}:{worker.pid}"}
+    assert ModuleVersion.objects.filter(module__path=HELLO, version="v1.0.0").exists()
+
+
+@pytest.mark.parametrize("with_worker", [False, True], ids=["fetch-in-web-processes", "fetch-in-celery-worker"])
+def test_concurrent_requests_for_one_uncached_zip_cause_one_upstream_fetch(deployment, proxy, with_worker):
+    web, _ = deployment(with_worker=with_worker)
+    proxy.delay(".zip", 1.0)  # keep the first fetch in flight while the others arrive
+    url = f"{web.url}/{HELLO}/@v/v1.1.0.zip"
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(fetch, [url] * 20))
+    expected = proxy.tree.files(HELLO, "v1.1.0").zip_bytes
+    assert [status for status, _ in answers] == [200] * 20
+    assert all(body == expected for _, body in answers)
+    assert proxy.count(f"/{HELLO}/@v/v1.1.0.zip") == 1
+    assert FetchEvent.objects.filter(module=HELLO, version="v1.1.0").count() == 1
+    assert DownloadEvent.objects.filter(module=HELLO, version="v1.1.0", endpoint="zip", status=200).count() == 20

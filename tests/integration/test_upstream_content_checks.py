@@ -1,0 +1,87 @@
+"""An upstream serving content that breaks the protocol's rules: rejected, audited, never
+cached, and the client gets a clear error."""
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from audit.models import FetchEvent
+from modules.models import ModuleVersion
+
+pytestmark = pytest.mark.django_db
+
+MODULE = "mods.example.test/bad"
+GO_MOD = f"module {MODULE}\n\ngo 1.21\n"
+
+
+def make_zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def publish(tree, version="v1.0.0", *, info=None, mod=GO_MOD, zip_entries=None, zip_bytes=None):
+    prefix = f"{MODULE}@{version}/"
+    if zip_bytes is None:
+        zip_entries = zip_entries or {"go.mod": GO_MOD.encode(), "bad.go": b"package bad\n"}
+        zip_bytes = make_zip({prefix + name: data for name, data in zip_entries.items()})
+    tree.write_raw(
+        MODULE, version,
+        info=info or {"Version": version, "Time": "2024-01-02T03:04:05Z"},
+        mod=mod, zip=zip_bytes,
+    )
+
+
+CASES = {
+    "corrupt zip": dict(zip_bytes=b"PK\x03\x04 this is not a zip"),
+    "wrong prefix": dict(zip_bytes=make_zip({f"{MODULE}@v9.9.9/go.mod": GO_MOD.encode()})),
+    ".info names another version": dict(info={"Version": "v1.0.1", "Time": "2024-01-02T03:04:05Z"}),
+    "go.mod differs from the zip's": dict(mod=GO_MOD + "// edited\n"),
+    "nested module file": dict(
+        zip_entries={"go.mod": GO_MOD.encode(), "sub/go.mod": b"module x/sub\n", "sub/a.go": b"package sub\n"}
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_upstream_content_is_rejected_audited_and_never_cached(client, proxy, isolated_storage, case):
+    publish(proxy.tree, **CASES[case])
+    for ext in ("info", "mod", "zip"):
+        response = client.get(f"/{MODULE}/@v/v1.0.0.{ext}")
+        assert response.status_code == 502, (ext, response.content)
+        assert response["Content-Type"] == "text/plain; charset=utf-8"
+        assert response.content.startswith(b"invalid upstream content") or response.content.startswith(b"bad gateway")
+    assert not ModuleVersion.objects.exists()
+    event = FetchEvent.objects.get(module=MODULE)  # negatively cached: one attempt only
+    assert event.outcome == "invalid"
+    assert event.error
+    assert not list(isolated_storage.rglob("*.zip"))
+
+
+def test_oversized_zip_is_rejected(client, proxy, settings):
+    settings.ATHENS_MAX_ZIP_BYTES = 2048
+    publish(proxy.tree, zip_entries={"go.mod": GO_MOD.encode(), "big.go": b"package bad\n//" + b"x" * 10_000})
+    response = client.get(f"/{MODULE}/@v/v1.0.0.zip")
+    assert response.status_code == 502
+    assert FetchEvent.objects.get(module=MODULE).outcome == "invalid"
+    assert not ModuleVersion.objects.exists()
+
+
+def test_oversized_go_mod_is_rejected(client, proxy, settings):
+    settings.ATHENS_MAX_GOMOD_BYTES = 64
+    big = GO_MOD + "// " + "y" * 200 + "\n"
+    publish(proxy.tree, mod=big, zip_entries={"go.mod": big.encode()})
+    assert client.get(f"/{MODULE}/@v/v1.0.0.mod").status_code == 502
+    assert not ModuleVersion.objects.exists()
+
+
+def test_info_with_malformed_json_is_rejected(client, proxy):
+    publish(proxy.tree)
+    proxy.tree.version_path(MODULE, "v1.0.0", "info").write_text("{not json")
+    response = client.get(f"/{MODULE}/@v/v1.0.0.info")
+    assert response.status_code == 502
+    assert json.dumps("malformed")[1:-1].encode() in response.content

@@ -1,0 +1,130 @@
+"""The proxy's own processes for tests that need them real: gunicorn web servers and
+Celery workers started as subprocesses, sharing the test database and storage.
+
+In-process tests use Django's test client or pytest-django's live server; these are for
+behaviour that depends on separate processes (a fetch running in a worker, single flight
+across processes).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from django.db import connection
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the database this test session uses (pytest-django's test_ copy)."""
+    s = connection.settings_dict
+    user = s.get("USER") or ""
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    at = f"{user}{password}@" if user else ""
+    return f"postgres://{at}{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+
+
+def proxy_environment(*, upstream: str, storage_dir: Path, lock_dir: Path, broker_url: str = "", **extra: str) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ATHENS_", "CELERY_"))}
+    env.update(
+        DATABASE_URL=test_database_url(),
+        ATHENS_UPSTREAM=upstream,
+        ATHENS_STORAGE_DIR=str(storage_dir),
+        ATHENS_LOCK_DIR=str(lock_dir),
+        CELERY_BROKER_URL=broker_url,
+        DJANGO_SETTINGS_MODULE="athens_site.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class _Process:
+    """A subprocess whose output goes to a log file, stopped at teardown."""
+
+    def __init__(self, args: list[str], env: dict, log_path: Path):
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.popen = subprocess.Popen(args, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 15) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._log.close()
+
+
+class WebServer(_Process):
+    """gunicorn serving the proxy on 127.0.0.1, as `make run` does."""
+
+    def __init__(self, env: dict, log_path: Path, *, workers: int = 2, threads: int = 8):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(
+            [str(VENV_BIN / "gunicorn"), "athens_site.wsgi", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+             "--timeout", "120"],
+            env, log_path,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise AssertionError(f"gunicorn exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"gunicorn did not answer in {timeout}s:\n{self.log()}")
+
+
+class CeleryWorker(_Process):
+    """A Celery worker consuming one queue (threads pool: every task runs in this pid)."""
+
+    def __init__(self, env: dict, log_path: Path, *, concurrency: int = 4):
+        super().__init__(
+            [str(VENV_BIN / "celery"), "-A", "athens_site", "worker", "--pool", "threads",
+             "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
+             "--loglevel", "INFO", "--hostname", f"test-worker-{os.getpid()}@%h"],
+            env, log_path,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise AssertionError(f"celery worker exited early:\n{self.log()}")
+            if " ready." in self.log():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"celery worker not ready in {timeout}s:\n{self.log()}")
