@@ -2,7 +2,8 @@
 
 A fetch downloads .info, .mod and .zip from the first upstream that has them (GOPROXY
 semantics), streams the zip to a temporary file under a size cap, checks it against the
-module zip rules and the .mod, computes both h1 hashes, writes the three objects to
+module zip rules and the .mod (the go command itself never compares the two), computes
+both h1 hashes, writes the three objects to
 storage and only then commits a READY ModuleVersion row: the row is the commit marker.
 At most one process fetches a given module@version at a time (single flight); the others
 wait for it and then read its row.
@@ -22,9 +23,8 @@ from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 
 from audit.recorder import record_fetch
-from modules.goproxy.dirhash import hash_go_mod, hash_zip
+from modules.goproxy.dirhash import hash_go_mod
 from modules.goproxy.errors import InvalidZipError
-from modules.goproxy.gomod import module_path_of
 from modules.goproxy.paths import escape_path, escape_version
 from modules.goproxy.zipcheck import validate_zip
 
@@ -155,29 +155,19 @@ def _download(upstream: Upstream, module: str, version: str, zip_file) -> _Downl
     zip_file.flush()
     zip_file.seek(0)
     try:
+        # strict: also the rules the go command follows when it creates zips (no vendored
+        # packages, VCS directories or symlinks), as the protocol doc asks of a proxy.
         summary = validate_zip(
             zip_file, module, version,
             max_zip_size=settings.ATHENS_MAX_ZIP_BYTES, max_go_mod_size=settings.ATHENS_MAX_GOMOD_BYTES,
+            expected_go_mod=go_mod, strict=True,
         )
     except InvalidZipError as exc:
         raise InvalidContent(f"{upstream.name}: {module}@{version}.zip: {exc}") from exc
-    _check_go_mod(upstream, module, version, go_mod, summary.go_mod)
-    zip_file.seek(0)
-    zip_hash = hash_zip(zip_file)
     return _Download(
         info=info, go_mod=go_mod, zip_file=zip_file, zip_size=zip_size,
-        zip_hash=zip_hash, mod_hash=hash_go_mod(go_mod),
+        zip_hash=summary.zip_hash, mod_hash=hash_go_mod(go_mod),
     )
-
-
-def _check_go_mod(upstream: Upstream, module: str, version: str, go_mod: bytes, zipped: bytes | None) -> None:
-    """The .mod must be the zip's go.mod byte for byte, or, without one, name the module."""
-    where = f"{upstream.name}: {module}@{version}"
-    if zipped is not None:
-        if zipped != go_mod:
-            raise InvalidContent(f"{where}: .mod differs from the go.mod inside the zip")
-    elif module_path_of(go_mod) != module:
-        raise InvalidContent(f"{where}: .mod does not declare module {module} and the zip has no go.mod")
 
 
 def _commit(module: str, version: str, upstream: Upstream, fetched: _Download) -> ModuleVersion:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import quote as percent_encode
 
 from . import semver
-from .errors import GoProxyError, InvalidRequestError, InvalidVersionError, quote
+from .errors import GoProxyError, InvalidRequestError, InvalidVersionError, quote, quote_rune
 from .paths import check_version_fits_path, escape_path, escape_version, unescape_path, unescape_version
 from .versions import RESERVED_QUERIES, is_query
 
@@ -99,7 +99,7 @@ def _percent_decode(raw_path: str) -> str:
     # backslash is a path separator on Windows: refuse them before anything else.
     bad = re.search(r"[\x00-\x1f\x7f-\x9f\\]", path)
     if bad:
-        raise InvalidRequestError(f"invalid character {quote(bad.group())} in path")
+        raise InvalidRequestError(f"invalid character {quote_rune(bad.group())} in path")
     return path
 
 

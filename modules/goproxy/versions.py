@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Iterable
 
 from . import semver
+from .errors import InvalidVersionError
 from .paths import version_fits_path
 from .pseudo import is_pseudo_version, pseudo_version_time
-from .errors import InvalidVersionError
 
 #: Queries the go command resolves itself, from ``@v/list`` and ``@latest``; it never
 #: asks a proxy for ``latest.info``, so a proxy answers such requests 404 rather than

@@ -135,9 +135,8 @@ def _check_module_version(module_path: str, version: str) -> None:
 
 def _check_file_size(file: str | os.PathLike | BinaryIO, limit: int) -> None:
     if hasattr(file, "seek"):
-        position = file.seek(0, os.SEEK_END)
+        size = file.seek(0, os.SEEK_END)
         file.seek(0)
-        size = position
     else:
         size = os.stat(file).st_size
     if size > limit:
@@ -176,7 +175,7 @@ def _check_entries(entries: list[ZipEntry], prefix: str, limits: _Limits) -> lis
                 elif name == "LICENSE" and size > limits.license:
                     problem = f"LICENSE file too large (max size is {limits.license} bytes)"
         if problem:
-            problems.append(f"{entry.name}: {problem}")
+            problems.append(f"{_shown(entry.name)}: {problem}")
     return ([size_problem] if size_problem else []) + problems
 
 
@@ -227,22 +226,29 @@ class _CollisionChecker:
 
 
 def _fold(text: str) -> str:
-    """A key equal for two strings exactly when they are equal under simple case folding.
+    """A key equal for two strings exactly when Go's zip package says they collide.
 
-    Approximates Go's strToFold with per-character mappings only: full case mappings
-    such as ``ß`` -> ``SS`` would join names Go keeps apart.
+    Go compares names under Unicode *simple* case folding (strToFold). Python only offers
+    full folding, which also maps "ß" to "ss" and "İ" to "i̇" and so would join names Go
+    keeps apart; where the full fold is more than one character, the character's simple
+    lowercase (or the character itself) stands in for it.
     """
     if text.isascii():
         return text.lower()
     return "".join(_fold_char(char) for char in text)
 
 
+# Simple folds added in Unicode 15, missing from the tables of older Pythons.
+_NEWER_SIMPLE_FOLDS = {"\u1fd3": "\u0390", "\u1fe3": "\u03b0", "\ufb05": "\ufb06"}
+
+
 def _fold_char(char: str) -> str:
-    upper = char.upper()
-    if len(upper) != 1:
-        upper = char
-    lower = upper.lower()
-    return lower if len(lower) == 1 else upper
+    folded = char.casefold()
+    if len(folded) == 1:
+        return folded
+    char = _NEWER_SIMPLE_FOLDS.get(char, char)
+    lower = char.lower()
+    return lower if len(lower) == 1 else char
 
 
 def _read_entries(reader: ZipReader, prefix: str) -> _Contents:
@@ -288,7 +294,7 @@ def _strict_problems(entries: list[ZipEntry], prefix: str, go_mod: bytes | None)
         elif entry.unix_mode is not None and stat.S_IFMT(entry.unix_mode) not in (0, stat.S_IFREG):
             problem = "file is a symbolic link" if stat.S_ISLNK(entry.unix_mode) else "not a regular file"
         if problem:
-            problems.append(f"{entry.name}: {problem}")
+            problems.append(f"{_shown(entry.name)}: {problem}")
     return problems
 
 
@@ -321,7 +327,7 @@ def _go_mod_problems(module_path: str, prefix: str, go_mod: bytes | None, expect
     if go_mod is None:
         synthesized = f"module {module_path}\n".encode()
         if expected != synthesized:
-            return [f"{prefix}: zip has no go.mod, so the .mod file must be exactly {synthesized!r}"]
+            return [f"{prefix}: zip has no go.mod, so the .mod file must be {quote(synthesized.decode())}"]
         return []
     if go_mod != expected:
         return [f"{prefix}go.mod: differs from the .mod file served for this version"]
@@ -338,6 +344,15 @@ def _license_name(files: Iterable[str]) -> str | None:
 
 def _is_file(entry: ZipEntry, prefix: str) -> bool:
     return not entry.is_dir and len(entry.name) > len(prefix)
+
+
+def _shown(name: str) -> str:
+    """An entry name fit for a message: as is if printable, else quoted and escaped.
+
+    Names come from the zip unchecked and may hold control characters or bytes that are
+    not UTF-8 (kept as surrogates), which must not reach a log line or HTTP body raw.
+    """
+    return name if name.isprintable() else quote(name)
 
 
 def _raise_if_any(problems: list[str]) -> None:

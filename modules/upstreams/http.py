@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from modules.goproxy.request import escape_download_path
+from modules.goproxy.versions import parse_list
 
 from .base import Upstream, VersionInfo
 from .errors import InvalidContent, NotFound, Timeout, Unavailable, UpstreamError
@@ -55,8 +56,7 @@ class HttpUpstream(Upstream):
     # -- the protocol's five requests ---------------------------------------------------
 
     def list(self, module: str) -> list[str]:
-        body = self._get_small(module, "list", None, max_bytes=16 << 20)
-        return body.decode("utf-8", errors="replace").split()
+        return parse_list(self._get_small(module, "list", None, max_bytes=16 << 20))
 
     def latest(self, module: str) -> VersionInfo:
         body = self._get_small(module, "latest", None, max_bytes=1 << 20)

@@ -9,6 +9,7 @@ import logging
 import time
 
 from django.db import DatabaseError
+from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 
 from audit.models import DownloadEvent
@@ -52,7 +53,9 @@ def _answer(request, path: str, record: DownloadRecord):
         record.endpoint = Endpoint.SUMDB
         return serving.error_response(404, "not found: this proxy does not proxy checksum databases")
     try:
-        req = parse_download_path(path)
+        # Django hands us the decoded path; the parser wants it as sent (percent-encoded)
+        # so that nothing is decoded twice (`%2521` must not become `!`).
+        req = parse_download_path(escape_uri_path(path))
     except InvalidRequestError as exc:
         req = None
         record.message = str(exc)

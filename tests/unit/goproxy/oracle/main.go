@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"time"
+	"unicode"
 
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
@@ -63,6 +64,12 @@ func handle(op string, a []string) answer {
 		return answer{Err: errString(module.CheckImportPath(a[0]))}
 	case "checkFilePath":
 		return answer{Err: errString(module.CheckFilePath(a[0]))}
+	case "checkFilePathEach":
+		errs := []string{}
+		for _, p := range a {
+			errs = append(errs, errString(module.CheckFilePath(p)))
+		}
+		return answer{Value: errs}
 	case "splitPathVersion":
 		prefix, major, ok := module.SplitPathVersion(a[0])
 		return answer{Value: []any{prefix, major, ok}}
@@ -139,6 +146,13 @@ func handle(op string, a []string) answer {
 		valid := cf.Valid
 		sort.Strings(valid)
 		return answer{Value: valid, Err: errString(err)}
+	case "foldEach":
+		// zip's unexported strToFold, rune by rune, to compare collision keys.
+		folded := []string{}
+		for _, r := range a[0] {
+			folded = append(folded, strToFold(string(r)))
+		}
+		return answer{Value: folded}
 	case "unzip":
 		err := zip.Unzip(a[3], module.Version{Path: a[0], Version: a[1]}, a[2])
 		return answer{Err: errString(err)}
@@ -172,4 +186,23 @@ func parseLax(data string) answer {
 	result["requires"] = requires
 	result["retracts"] = retracts
 	return answer{Value: result}
+}
+
+// strToFold is a copy of golang.org/x/mod/zip's unexported function of that name.
+func strToFold(s string) string {
+	var buf []rune
+	for _, r := range s {
+		for {
+			r0 := r
+			r = unicode.SimpleFold(r0)
+			if r <= r0 {
+				break
+			}
+		}
+		if 'A' <= r && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		buf = append(buf, r)
+	}
+	return string(buf)
 }

@@ -1,0 +1,83 @@
+"""GOPRIVATE/GONOPROXY prefix patterns and Go's path.Match (modules.goproxy.patterns)."""
+
+import pytest
+
+from modules.goproxy.patterns import match_prefix_patterns, path_match
+
+
+@pytest.mark.parametrize(
+    ("patterns", "target", "matched"),
+    [
+        ("rsc.io/private", "rsc.io/private", True),
+        ("rsc.io/private", "rsc.io/private/quux", True),  # a leading run of elements
+        ("rsc.io/private", "rsc.io/privatequux", False),  # whole elements only
+        ("rsc.io/private", "rsc.io", False),  # the target is shorter than the pattern
+        ("*.corp.example.com", "git.corp.example.com/team/repo", True),
+        ("*.corp.example.com", "corp.example.com/team/repo", False),
+        ("*.corp.example.com", "a.b.corp.example.com/x", True),  # * matches dots, not slashes
+        ("github.com/*", "github.com/org/repo", True),
+        ("github.com/*/repo", "github.com/org/repo/sub", True),
+        ("github.com/*/repo", "github.com/org/other", False),
+        ("*", "anything/at/all", True),
+        ("example.com/?", "example.com/a/b", True),
+        ("example.com/?", "example.com/ab", False),
+        ("example.com/[ab]*", "example.com/beta", True),
+        ("example.com/[^ab]*", "example.com/beta", False),
+        ("example.com/[a-c]x", "example.com/bx", True),
+        ("example.com/\\*", "example.com/*", True),
+        ("example.com/\\*", "example.com/x", False),
+        ("rsc.io/private/", "rsc.io/private/quux", True),  # a trailing slash is dropped
+        ("", "example.com/m", False),
+        (",,", "example.com/m", False),
+        ("other.com,,rsc.io", "rsc.io/quote", True),  # empty patterns are ignored
+        ("example.com/[", "example.com/x", False),  # malformed patterns are ignored
+        ("example.com/[,example.com/*", "example.com/x", True),  # ... but not the others
+        ("EXAMPLE.com", "example.com/m", False),  # case sensitive
+    ],
+)
+def test_match_prefix_patterns(patterns, target, matched):
+    assert match_prefix_patterns(patterns, target) is matched
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name", "matched"),
+    [
+        ("abc", "abc", True),
+        ("*", "abc", True),
+        ("*c", "abc", True),
+        ("a*", "a", True),
+        ("a*/b", "abc/b", True),
+        ("a*/b", "a/c/b", False),  # * does not cross /
+        ("a*b*c*d*e*/f", "axbxcxdxe/f", True),
+        ("a*b*c*d*e*/f", "axbxcxdxexxx/f", True),
+        ("a*b?c*x", "abxbbxdbxebxczzx", True),
+        ("a*b?c*x", "abxbbxdbxebxczzy", False),
+        ("ab[c]", "abc", True),
+        ("ab[b-d]", "abc", True),
+        ("ab[e-g]", "abc", False),
+        ("ab[^c]", "abc", False),
+        ("ab[^b-d]", "abe", True),
+        ("a[^a]b", "a/b", True),  # unlike * and ?, a class may match /
+        ("a?b", "a/b", False),
+        ("[\\]a]", "]", True),
+        ("[\\-]", "-", True),
+        ("[x\\-]", "z", False),
+        ("[a-\\z]", "b", True),
+        ("[z-a]", "m", False),  # a reversed range is legal and matches nothing
+        ("[^z-a]", "m", True),
+        ("a[", "a", False),
+        ("[]a]", "]", False),
+        ("[-]", "-", False),
+        ("[x-]", "x", False),
+        ("[a-b-c]", "a", False),
+        ("[", "a", False),
+        ("[^", "a", False),
+        ("[^bc", "a", False),
+        ("a\\", "a", False),
+        ("*x", "xxx", True),
+        ("日本*", "日本語", True),
+        ("?", "語", True),
+    ],
+)
+def test_path_match_agrees_with_go(pattern, name, matched):
+    assert path_match(pattern, name) is matched
