@@ -12,7 +12,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from modules.goproxy.errors import InvalidProxyListError
-from modules.goproxy.proxylist import parse_goproxy
+from modules.upstreams.chain import UpstreamChain
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -150,7 +150,7 @@ STORAGES = {
 # --- Upstreams and fetching -----------------------------------------------------------
 ATHENS_UPSTREAM = env.str("ATHENS_UPSTREAM", default="https://proxy.golang.org,direct")
 try:
-    parse_goproxy(ATHENS_UPSTREAM)
+    UpstreamChain.from_setting(ATHENS_UPSTREAM)
 except InvalidProxyListError as exc:
     raise ImproperlyConfigured(f"ATHENS_UPSTREAM={ATHENS_UPSTREAM!r}: {exc}") from exc
 
@@ -174,12 +174,13 @@ if ATHENS_NETWORK_MODE not in ("strict", "fallback"):
 ATHENS_TRUSTED_PROXY_COUNT = env.int("ATHENS_TRUSTED_PROXY_COUNT", default=0)
 
 # --- Celery ---------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+_broker = env.str("CELERY_BROKER_URL", default="")
 # Without a broker, tasks run eagerly in-process: the embedded default for `make run`.
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not _broker
 CELERY_TASK_EAGER_PROPAGATES = True
-_default_backend = CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "rpc://"
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=_default_backend if CELERY_BROKER_URL else "")
+CELERY_BROKER_URL = _broker or "memory://"
+_default_backend = _broker if _broker.startswith(("redis://", "rediss://")) else "rpc://"
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=_default_backend if _broker else "cache+memory://")
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -5,6 +5,16 @@ from django.contrib import admin
 from .models import FetchFailure, Module, ModuleVersion, UpstreamListing
 
 
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows the proxy writes itself: people look, nobody adds or edits."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class ModuleVersionInline(admin.TabularInline):
     model = ModuleVersion
     fields = ["version", "state", "time", "zip_size", "zip_hash", "fetched_at"]
@@ -29,7 +39,7 @@ class ModuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModuleVersion)
-class ModuleVersionAdmin(admin.ModelAdmin):
+class ModuleVersionAdmin(ViewOnlyAdmin):
     """Cached versions are immutable: everything is read-only here."""
 
     list_display = ["module", "version", "state", "time", "zip_size", "upstream", "fetched_at"]
@@ -46,34 +56,16 @@ class ModuleVersionAdmin(admin.ModelAdmin):
     def go_mod_text(self, obj):
         return bytes(obj.go_mod).decode("utf-8", errors="replace")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(UpstreamListing)
-class UpstreamListingAdmin(admin.ModelAdmin):
+class UpstreamListingAdmin(ViewOnlyAdmin):
     list_display = ["module_path", "listed_at", "latest_at"]
     search_fields = ["module_path"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(FetchFailure)
-class FetchFailureAdmin(admin.ModelAdmin):
+class FetchFailureAdmin(ViewOnlyAdmin):
     """The negative cache; deleting a row makes the next request ask the upstream again."""
 
     list_display = ["module_path", "target", "http_status", "expires_at"]
     search_fields = ["module_path"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
+from modules.goproxy.errors import InvalidProxyListError
 from modules.goproxy.proxylist import parse_goproxy
 
 from .base import Upstream
@@ -41,6 +42,8 @@ class UpstreamChain:
                 upstream = DirectUpstream()
             elif entry.url == "off":
                 upstream = OffUpstream()
+            elif entry.url.startswith("file:"):
+                raise InvalidProxyListError(f"{entry.url}: file:// upstreams are not supported; serve the tree over HTTP")
             else:
                 upstream = HttpUpstream(entry.url, timeout=timeout)
             entries.append(ChainEntry(upstream, entry.fallback_on_any_error))

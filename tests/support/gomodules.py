@@ -20,8 +20,8 @@ else:
 
 * ``!``-case-escaping of module paths *and* versions (``Upper`` -> ``!upper``).  It is
   implemented here on purpose instead of importing the project's own implementation:
-  test fixtures must not depend on the code under test (and ``modules/`` is being
-  written in parallel).
+  test fixtures must not depend on the code under test, so that the proxy's own
+  escaping, version order and h1 hashes are checked against an independent copy.
 * ``.info`` is ``{"Version": ..., "Time": ...}`` with an RFC 3339 UTC ``Z`` time.
 * ``.mod`` is the go.mod byte for byte, or exactly ``module <path>\\n`` when the module
   has none (``+incompatible`` versions).

@@ -68,6 +68,17 @@ class _Process:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait_until(self, ready, what: str, timeout: float = 30) -> None:
+        """Poll `ready()` until it is true; fail with the log if the process dies first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise AssertionError(f"{what} exited early:\n{self.log()}")
+            if ready():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{what} not ready in {timeout}s:\n{self.log()}")
+
     def stop(self, sig=signal.SIGTERM, timeout: float = 15) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)
@@ -91,40 +102,25 @@ class WebServer(_Process):
              "--timeout", "120"],
             env, log_path,
         )
-        self._wait_ready()
+        self.wait_until(self._answers, "gunicorn")
 
-    def _wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise AssertionError(f"gunicorn exited early:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"gunicorn did not answer in {timeout}s:\n{self.log()}")
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
 
 
 class CeleryWorker(_Process):
-    """A Celery worker consuming one queue (threads pool: every task runs in this pid)."""
+    """A Celery worker (threads pool, so every task runs in this pid). `--purge` drops
+    tasks a previous, interrupted run may have left in the test broker."""
 
     def __init__(self, env: dict, log_path: Path, *, concurrency: int = 4):
         super().__init__(
             [str(VENV_BIN / "celery"), "-A", "athens_site", "worker", "--pool", "threads",
              "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
-             "--loglevel", "INFO", "--hostname", f"test-worker-{os.getpid()}@%h"],
+             "--purge", "--loglevel", "INFO", "--hostname", f"test-worker-{os.getpid()}@%h"],
             env, log_path,
         )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise AssertionError(f"celery worker exited early:\n{self.log()}")
-            if " ready." in self.log():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"celery worker not ready in {timeout}s:\n{self.log()}")
+        self.wait_until(lambda: " ready." in self.log(), "celery worker")

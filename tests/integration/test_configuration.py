@@ -1,0 +1,30 @@
+"""A bad configuration stops start-up with a message that says what to change."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("ATHENS_UPSTREAM", "ftp://proxy.example.test"),
+        ("ATHENS_UPSTREAM", "file:///srv/goproxy"),
+        ("ATHENS_NETWORK_MODE", "sometimes"),
+        ("ATHENS_DOWNLOAD_MODE", "eventually"),
+        ("ATHENS_STORAGE", "floppy"),
+    ],
+)
+def test_bad_setting_fails_at_start_up_naming_the_variable(variable, value):
+    env = {**os.environ, variable: value}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in last_line and variable in last_line and value in last_line
