@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from .models import DownloadEvent, FetchEvent
 
@@ -66,8 +67,6 @@ def who(request) -> tuple[str, str]:
     """
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header.startswith("Token "):
-        from rest_framework.authtoken.models import Token
-
         token = Token.objects.select_related("user").filter(key=header[6:].strip()).first()
         if token is None or not token.user.is_active:
             return "", "bad-token"

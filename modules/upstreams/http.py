@@ -1,5 +1,6 @@
 """Another GOPROXY over HTTP(S): proxy.golang.org, a corporate proxy, a static tree."""
 
+import io
 import threading
 from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
@@ -78,13 +79,9 @@ class HttpUpstream(Upstream):
         return f"{self.base_url}/{escape_download_path(module, endpoint, version)}"
 
     def _get_small(self, module: str, endpoint: str, version: str | None, *, max_bytes: int) -> bytes:
-        class _Buffer(list):
-            def write(self, data):
-                self.append(data)
-
-        buffer = _Buffer()
+        buffer = io.BytesIO()
         self._stream(module, endpoint, version, buffer, max_bytes=max_bytes)
-        return b"".join(buffer)
+        return buffer.getvalue()
 
     def _stream(self, module: str, endpoint: str, version: str | None, dest, *, max_bytes: int) -> int:
         url = self._url(module, endpoint, version)
