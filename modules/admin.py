@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import FetchFailure, Module, ModuleVersion, UpstreamListing
+from .models import DownloadModeRule, FetchFailure, Module, ModuleVersion, ResolvedQuery, UpstreamListing
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):
@@ -69,3 +69,21 @@ class FetchFailureAdmin(ViewOnlyAdmin):
 
     list_display = ["module_path", "target", "http_status", "expires_at"]
     search_fields = ["module_path"]
+
+
+@admin.register(DownloadModeRule)
+class DownloadModeRuleAdmin(admin.ModelAdmin):
+    """Per-module download modes; the first matching rule (lowest position) wins."""
+
+    list_display = ["position", "pattern", "mode", "note"]
+    list_display_links = ["pattern"]
+    list_editable = ["position", "mode"]
+    search_fields = ["pattern", "note"]
+
+
+@admin.register(ResolvedQuery)
+class ResolvedQueryAdmin(ViewOnlyAdmin):
+    """Branch and commit queries and the versions they resolved to (a short-lived cache)."""
+
+    list_display = ["module_path", "query", "resolved_at"]
+    search_fields = ["module_path", "query"]

@@ -26,6 +26,7 @@ from audit.recorder import record_fetch
 from modules.goproxy.dirhash import hash_go_mod
 from modules.goproxy.errors import InvalidZipError
 from modules.goproxy.paths import escape_path, escape_version
+from modules.goproxy.patterns import match_prefix_patterns
 from modules.goproxy.zipcheck import validate_zip
 
 from . import negative_cache
@@ -33,7 +34,8 @@ from .locks import LockTimeout, single_flight
 from .models import Module, ModuleVersion
 from .upstreams.base import Upstream, VersionInfo
 from .upstreams.chain import UpstreamChain
-from .upstreams.errors import InvalidContent, Timeout, UpstreamError
+from .upstreams.direct import DirectUpstream
+from .upstreams.errors import InvalidContent, NotFound, Timeout, UpstreamError
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +50,30 @@ def artifact_key(module: str, version: str, ext: str) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _chain_for(value: str, timeout: float) -> UpstreamChain:
-    return UpstreamChain.from_setting(value, timeout=timeout)
+def _direct(go, netrc, git_config, timeout, concurrency, tmp_dir) -> DirectUpstream:
+    """One DirectUpstream per process (and configuration): its concurrency cap is shared."""
+    return DirectUpstream(
+        go=go, netrc=netrc, git_config=git_config, timeout=timeout, max_concurrent=concurrency, tmp_dir=tmp_dir
+    )
 
 
-def upstream_chain() -> UpstreamChain:
-    return _chain_for(settings.ATHENS_UPSTREAM, settings.ATHENS_UPSTREAM_TIMEOUT)
+@functools.lru_cache(maxsize=4)
+def _chain(value: str, timeout: float, direct: DirectUpstream) -> UpstreamChain:
+    return UpstreamChain.from_setting(value, timeout=timeout, direct=direct)
+
+
+def upstream_chain(module: str) -> UpstreamChain:
+    """The upstreams to ask for `module`, in order: ATHENS_UPSTREAM, or only `direct` for
+    modules matching ATHENS_GOPRIVATE. Raises NotFound in offline network mode."""
+    if settings.ATHENS_NETWORK_MODE == "offline":
+        raise NotFound(f"{module}: not cached, and the proxy is offline (ATHENS_NETWORK_MODE=offline)")
+    direct = _direct(
+        settings.ATHENS_GO_BINARY, settings.ATHENS_NETRC, settings.ATHENS_GIT_CONFIG,
+        settings.ATHENS_DIRECT_TIMEOUT, settings.ATHENS_DIRECT_CONCURRENCY, settings.ATHENS_TMP_DIR,
+    )
+    if settings.ATHENS_GOPRIVATE and match_prefix_patterns(settings.ATHENS_GOPRIVATE, module):
+        return UpstreamChain.direct_only(direct)
+    return _chain(settings.ATHENS_UPSTREAM, settings.ATHENS_UPSTREAM_TIMEOUT, direct)
 
 
 def ready_version(module: str, version: str) -> ModuleVersion | None:
@@ -114,6 +134,7 @@ def fetch_version(module: str, version: str) -> ModuleVersion:
     row = ready_version(module, version)
     if row is not None:
         return row
+    chain = upstream_chain(module)
     negative_cache.check(module, version)
     try:
         with single_flight(f"fetch:{module}@{version}", timeout=settings.ATHENS_FETCH_TIMEOUT):
@@ -123,7 +144,7 @@ def fetch_version(module: str, version: str) -> ModuleVersion:
                 return row
             negative_cache.check(module, version)
             try:
-                return _fetch_and_commit(module, version)
+                return _fetch_and_commit(chain, module, version)
             except UpstreamError as error:
                 negative_cache.remember(module, version, error)
                 raise
@@ -131,7 +152,7 @@ def fetch_version(module: str, version: str) -> ModuleVersion:
         raise Timeout(f"{module}@{version}: {exc}") from exc
 
 
-def _fetch_and_commit(module: str, version: str) -> ModuleVersion:
+def _fetch_and_commit(chain: UpstreamChain, module: str, version: str) -> ModuleVersion:
     with tempfile.TemporaryFile(dir=settings.ATHENS_TMP_DIR) as zip_file:
 
         def download(upstream: Upstream) -> _Download:
@@ -139,7 +160,7 @@ def _fetch_and_commit(module: str, version: str) -> ModuleVersion:
             zip_file.truncate()
             return _download(upstream, module, version, zip_file)
 
-        upstream, fetched = upstream_chain().first(
+        upstream, fetched = chain.first(
             recorded(module, version, "version", download, details=_Download.audit_details)
         )
         return _commit(module, version, upstream, fetched)
@@ -147,11 +168,12 @@ def _fetch_and_commit(module: str, version: str) -> ModuleVersion:
 
 def _download(upstream: Upstream, module: str, version: str, zip_file) -> _Download:
     """Get and check the three files of module@version from one upstream."""
-    info = upstream.info(module, version)
+    info, go_mod, zip_size = upstream.fetch_version(
+        module, version, zip_file,
+        max_zip_bytes=settings.ATHENS_MAX_ZIP_BYTES, max_mod_bytes=settings.ATHENS_MAX_GOMOD_BYTES,
+    )
     if info.version != version:
         raise InvalidContent(f"{upstream.name}: {module}@{version}.info names version {info.version}")
-    go_mod = upstream.mod(module, version, max_bytes=settings.ATHENS_MAX_GOMOD_BYTES)
-    zip_size = upstream.download_zip(module, version, zip_file, max_bytes=settings.ATHENS_MAX_ZIP_BYTES)
     zip_file.flush()
     zip_file.seek(0)
     try:

@@ -6,6 +6,7 @@ object without a READY row (a crash mid-fetch) is never served. Once READY, the 
 never change.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -96,3 +97,60 @@ class FetchFailure(models.Model):
 
     def __str__(self):
         return f"{self.module_path} {self.target}: {self.http_status}"
+
+
+class ResolvedQuery(models.Model):
+    """A non-canonical `.info` query (branch, commit, `v1.2`) and what it resolved to.
+
+    Reused for ATHENS_QUERY_TTL seconds: a branch moves, so this is a cache, never a
+    commitment; `.mod` and `.zip` are only served for canonical versions.
+    """
+
+    module_path = models.CharField(max_length=1024)
+    query = models.CharField(max_length=255)
+    info = models.TextField()
+    resolved_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["module_path", "query"], name="unique_resolved_query"),
+        ]
+
+    def __str__(self):
+        return f"{self.module_path}@{self.query}"
+
+
+class DownloadModeRule(models.Model):
+    """What a cache miss does for modules matching `pattern` (overrides ATHENS_DOWNLOAD_MODE).
+
+    Rules are tried in ascending `position`; the first whose pattern matches wins.
+    """
+
+    class Mode(models.TextChoices):
+        SYNC = "sync", "sync: fetch now and answer"
+        ASYNC = "async", "async: 404 now, fetch in the background"
+        REDIRECT = "redirect", "redirect: 302 to the upstream"
+        ASYNC_REDIRECT = "async_redirect", "async_redirect: 302 to the upstream and fetch in the background"
+        NONE = "none", "none: 404, never fetch"
+
+    pattern = models.CharField(
+        max_length=1024,
+        help_text="Module path patterns in GOPRIVATE syntax (comma-separated globs, e.g. "
+        "<code>github.com/acme/*,example.com/big</code>); a pattern also matches everything below it.",
+    )
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    position = models.PositiveIntegerField(default=100, help_text="Lower positions are tried first.")
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return f"{self.pattern} → {self.mode}"
+
+    def clean(self):
+        self.pattern = ",".join(part.strip() for part in self.pattern.split(",") if part.strip())
+        if not self.pattern:
+            raise ValidationError({"pattern": "Enter at least one module path pattern."})
+        if any(char.isspace() for char in self.pattern):
+            raise ValidationError({"pattern": "Patterns cannot contain spaces; separate them with commas."})

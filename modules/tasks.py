@@ -5,9 +5,12 @@ READY row and returns at once). Without CELERY_BROKER_URL they run eagerly in th
 calling process.
 """
 
+import threading
+
 from celery import shared_task
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
+from django.db import connection
 
 from . import negative_cache
 from .fetch import fetch_version, ready_version
@@ -43,3 +46,25 @@ def fetch_through_worker(module: str, version: str) -> ModuleVersion:
     if row is None:
         raise UpstreamError(f"{module}@{version}: fetched, but no cached row was found")
     return row
+
+
+def fetch_in_background(module: str, version: str) -> None:
+    """Start fetching module@version without waiting (download modes async*).
+
+    With a broker the task goes to a worker. Without one (the embedded default) it runs
+    in a daemon thread of this process, since "eager" would mean waiting for it.
+    """
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        fetch_version_task.delay(module, version)
+        return
+    thread = threading.Thread(
+        target=_fetch_in_thread, args=(module, version), name=f"fetch {module}@{version}", daemon=True
+    )
+    thread.start()
+
+
+def _fetch_in_thread(module: str, version: str) -> None:
+    try:
+        fetch_version_task(module, version)
+    finally:
+        connection.close()  # the thread's own connection; nobody else will close it

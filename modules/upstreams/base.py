@@ -79,5 +79,18 @@ class Upstream:
         """Stream the zip into `dest`; return the number of bytes written."""
         raise NotImplementedError
 
+    def fetch_version(
+        self, module: str, version: str, zip_dest: BinaryIO, *, max_zip_bytes: int, max_mod_bytes: int
+    ) -> tuple[VersionInfo, bytes, int]:
+        """All three files of a canonical version: (.info, .mod bytes, zip size).
+
+        The default asks for each file separately, as the protocol does; an upstream
+        that gets all three in one go (`direct`: one clone) overrides it.
+        """
+        info = self.info(module, version)
+        go_mod = self.mod(module, version, max_bytes=max_mod_bytes)
+        zip_size = self.download_zip(module, version, zip_dest, max_bytes=max_zip_bytes)
+        return info, go_mod, zip_size
+
     def __str__(self):
         return self.name

@@ -34,20 +34,39 @@ class UpstreamChain:
     def __init__(self, entries: list[ChainEntry]):
         self.entries = entries
 
+    @staticmethod
+    def check_setting(value: str) -> None:
+        """Raise InvalidProxyListError if ATHENS_UPSTREAM cannot be used."""
+        for entry in parse_goproxy(value):
+            if entry.url.startswith("file:"):
+                raise InvalidProxyListError(f"{entry.url}: file:// upstreams are not supported; serve the tree over HTTP")
+
     @classmethod
-    def from_setting(cls, value: str, *, timeout: float = 30.0) -> "UpstreamChain":
+    def from_setting(cls, value: str, *, direct: Upstream, timeout: float = 30.0) -> "UpstreamChain":
+        """The chain for ATHENS_UPSTREAM; `direct` is the one DirectUpstream of the process."""
+        cls.check_setting(value)
         entries = []
         for entry in parse_goproxy(value):
             if entry.url == "direct":
-                upstream = DirectUpstream()
+                upstream = direct
             elif entry.url == "off":
                 upstream = OffUpstream()
-            elif entry.url.startswith("file:"):
-                raise InvalidProxyListError(f"{entry.url}: file:// upstreams are not supported; serve the tree over HTTP")
             else:
                 upstream = HttpUpstream(entry.url, timeout=timeout)
             entries.append(ChainEntry(upstream, entry.fallback_on_any_error))
         return cls(entries)
+
+    @classmethod
+    def direct_only(cls, direct: Upstream) -> "UpstreamChain":
+        """The chain for a private module: version control, nothing else."""
+        return cls([ChainEntry(direct, False)])
+
+    def redirect_base(self) -> str | None:
+        """The first HTTP upstream's base URL (without credentials), for redirect mode."""
+        for entry in self.entries:
+            if isinstance(entry.upstream, HttpUpstream):
+                return entry.upstream.name
+        return None
 
     def first(self, operation: Callable[[Upstream], T], observe: AttemptObserver | None = None) -> tuple[Upstream, T]:
         """Run `operation` against each upstream in turn; return the first success."""

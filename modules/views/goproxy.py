@@ -9,6 +9,7 @@ import logging
 import time
 
 from django.db import DatabaseError
+from django.http import HttpResponseRedirect
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -16,19 +17,20 @@ from audit.models import DownloadEvent
 from audit.recorder import DownloadRecord, record_download
 from modules.goproxy.errors import InvalidRequestError
 from modules.goproxy.paths import version_fits_path
-from modules.goproxy.request import DownloadRequest, parse_download_path
+from modules.goproxy.request import DownloadRequest, escape_download_path, parse_download_path
 from modules.goproxy.versions import is_query
 
-from .. import listing, serving
-from ..fetch import ready_version
-from ..models import ModuleVersion
-from ..tasks import fetch_through_worker
+from .. import download_modes, listing, serving
+from ..fetch import ready_version, upstream_chain
+from ..models import DownloadModeRule, ModuleVersion
+from ..tasks import fetch_in_background, fetch_through_worker
 from ..upstreams.errors import NotFound, UpstreamError
 
 logger = logging.getLogger(__name__)
 
 Endpoint = DownloadEvent.Endpoint
 Cache = DownloadEvent.Cache
+Mode = DownloadModeRule.Mode
 
 
 @csrf_exempt
@@ -78,16 +80,36 @@ def _answer(request, path: str, record: DownloadRecord):
         return serving.error_response(503, "service unavailable: the proxy's database is not reachable")
 
 
-def _cached_or_fetched(req: DownloadRequest, record: DownloadRecord) -> ModuleVersion:
+def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
+    """Serve .info/.mod/.zip of a canonical version: from the cache, or as the download
+    mode for a cache miss says (fetch now, fetch in the background, redirect, refuse)."""
     if not version_fits_path(req.module, req.version):
         raise NotFound(f"{req.module}@{req.version}: version {req.version} does not fit module path {req.module}")
     row = ready_version(req.module, req.version)
     if row is not None:
         record.cache = Cache.HIT
-        return row
-    row = fetch_through_worker(req.module, req.version)
-    record.cache = Cache.FETCHED
-    return row
+        return respond(row)
+    mode = download_modes.mode_for(req.module)
+    if mode == Mode.NONE:
+        raise NotFound(f"{req.module}@{req.version}: not cached, and this proxy does not download it (download mode none)")
+    target = _redirect_target(req) if download_modes.redirects(mode) else None
+    if mode == Mode.SYNC or (mode == Mode.REDIRECT and target is None):
+        row = fetch_through_worker(req.module, req.version)
+        record.cache = Cache.FETCHED
+        return respond(row)
+    if download_modes.fetches_in_background(mode):
+        fetch_in_background(req.module, req.version)
+    if target is not None:
+        record.cache = Cache.REDIRECT
+        return HttpResponseRedirect(target)
+    raise NotFound(f"{req.module}@{req.version}: not cached yet; it is being fetched, try again shortly")
+
+
+def _redirect_target(req: DownloadRequest) -> str | None:
+    base = upstream_chain(req.module).redirect_base()
+    if base is None:
+        return None
+    return f"{base}/{escape_download_path(req.module, req.endpoint, req.version)}"
 
 
 def _list(req: DownloadRequest, record: DownloadRecord):
@@ -104,24 +126,25 @@ def _latest(req: DownloadRequest, record: DownloadRecord):
 
 def _info(req: DownloadRequest, record: DownloadRecord):
     if is_query(req.version):
-        info = listing.resolve_query(req.module, req.version)
-        record.cache = Cache.UPSTREAM
-        return serving.info_response(info.raw, immutable=False)
-    row = _cached_or_fetched(req, record)
-    return serving.info_response(row.info.encode(), immutable=True)
+        answer = listing.resolve_query(req.module, req.version)
+        record.cache = answer.cache
+        return serving.info_response(answer.body, immutable=False)
+    return _version_artifact(req, record, lambda row: serving.info_response(row.info.encode(), immutable=True))
 
 
 def _mod(req: DownloadRequest, record: DownloadRecord):
-    return serving.mod_response(_cached_or_fetched(req, record))
+    return _version_artifact(req, record, serving.mod_response)
 
 
 def _zip(req: DownloadRequest, record: DownloadRecord):
-    row = _cached_or_fetched(req, record)
-    try:
-        return serving.zip_response(row)
-    except OSError:
-        logger.exception("cached zip %s is missing from storage", row.zip_key)
-        raise UpstreamError(f"{req.module}@{req.version}: the cached zip is missing from storage") from None
+    def respond(row: ModuleVersion):
+        try:
+            return serving.zip_response(row)
+        except OSError:
+            logger.exception("cached zip %s is missing from storage", row.zip_key)
+            raise UpstreamError(f"{req.module}@{req.version}: the cached zip is missing from storage") from None
+
+    return _version_artifact(req, record, respond)
 
 
 _HANDLERS = {"list": _list, "latest": _latest, "info": _info, "mod": _mod, "zip": _zip}

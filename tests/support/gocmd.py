@@ -119,6 +119,11 @@ class GoEnv:
         self.workdir = self.base_dir / "work"
         for d in (self.home, self.gopath, self.modcache, self.gocache, self.tmpdir, self.workdir):
             d.mkdir(parents=True, exist_ok=True)
+        # Without this, a go command in a fresh HOME starts a telemetry process that
+        # outlives the test and writes into the directory while it is being removed.
+        telemetry = self.home / ".config" / "go" / "telemetry"
+        telemetry.mkdir(parents=True, exist_ok=True)
+        (telemetry / "mode").write_text("off")
 
         go_dir = str(Path(self.go).parent)
         self.env: dict[str, str] = {
