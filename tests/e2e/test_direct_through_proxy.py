@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from audit.models import FetchEvent
+from audit.models import DownloadEvent, FetchEvent
 from modules.models import ModuleVersion
 from tests.support.gitrepos import git_config_for, module_path, standard_repositories
 
@@ -129,3 +129,20 @@ def test_a_moved_tag_keeps_the_original_bytes_and_records_the_conflict(settings,
     conflict = FetchEvent.objects.get(outcome="conflict")
     assert (conflict.module, conflict.version, conflict.upstream) == (TAGGED, "v1.2.1", "direct")
     assert ModuleVersion.objects.get(module__path=TAGGED, version="v1.2.1").zip_hash
+
+
+def test_credentials_never_reach_error_bodies_or_audit_rows(settings, client, shared_repos, tmp_path):
+    _, git_config = shared_repos
+    secret = "s3cr3t-t0ken-value"
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine vcs.example.test login deploy-bot password {secret}\n")
+    settings.ATHENS_UPSTREAM = "direct"
+    settings.ATHENS_GIT_CONFIG = str(git_config)
+    settings.ATHENS_NETRC = str(netrc)
+    for path in (f"/{module_path('missing')}/@v/v1.0.0.info", f"/{module_path('missing')}/@v/list"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert secret.encode() not in response.content
+    assert client.get(f"/{TAGGED}/@v/v1.0.0.info").status_code == 200
+    audit_text = str(list(FetchEvent.objects.values())) + str(list(DownloadEvent.objects.values()))
+    assert secret not in audit_text and "deploy-bot" not in audit_text

@@ -185,3 +185,38 @@ def test_download_mode_rules_are_edited_in_the_admin_with_form_errors(admin_clie
     )
     assert response.status_code == 302
     assert DownloadModeRule.objects.get().pattern == "github.com/big/*,example.com/huge"
+
+
+DOWN_EXPECTATIONS = {"sync": 502, "async": 404, "redirect": 302, "async_redirect": 302, "none": 404}
+
+
+@pytest.mark.parametrize("mode", DOWN_EXPECTATIONS)
+@pytest.mark.django_db(transaction=True)
+def test_each_download_mode_with_the_upstream_down(client, proxy, settings, mode):
+    assert client.get(f"/{HELLO}/@v/v1.0.0.zip").status_code == 200
+    proxy.stop()
+    settings.ATHENS_DOWNLOAD_MODE = mode
+    assert client.get(f"/{HELLO}/@v/v1.0.0.zip").status_code == 200  # cached: always served
+    assert client.get(f"/{HELLO}/@v/v1.1.0.zip").status_code == DOWN_EXPECTATIONS[mode]
+    if mode.startswith("async"):
+        deadline = time.monotonic() + 30
+        while not FetchEvent.objects.filter(version="v1.1.0", outcome="error").exists():
+            assert time.monotonic() < deadline, "the background fetch was never attempted"
+            time.sleep(0.05)
+    assert not ModuleVersion.objects.filter(version="v1.1.0").exists()
+
+
+@pytest.mark.parametrize("mode, list_status", [("fallback", 200), ("strict", 502), ("offline", 200)])
+@pytest.mark.django_db
+def test_each_network_mode_with_the_upstream_down(client, proxy, settings, mode, list_status):
+    settings.ATHENS_LIST_TTL = 0
+    assert client.get(f"/{HELLO}/@v/v1.0.0.zip").status_code == 200
+    assert client.get(f"/{HELLO}/@v/list").status_code == 200
+    proxy.stop()
+    settings.ATHENS_NETWORK_MODE = mode
+    assert client.get(f"/{HELLO}/@v/v1.0.0.zip").status_code == 200
+    listed = client.get(f"/{HELLO}/@v/list")
+    assert listed.status_code == list_status
+    if list_status == 200:
+        assert "v1.0.0" in listed.content.decode().split()
+    assert client.get(f"/{HELLO}/@v/v1.1.0.info").status_code == (404 if mode == "offline" else 502)
