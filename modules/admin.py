@@ -1,8 +1,34 @@
-"""Admin pages for the module cache."""
+"""Admin pages for the module cache and the allow/deny rules."""
 
+import json
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 
-from .models import DownloadModeRule, FetchFailure, Module, ModuleVersion, ResolvedQuery, UpstreamListing
+from . import rule_changes
+from .goproxy import semver
+from .goproxy.constraints import pattern_specificity
+from .goproxy.errors import InvalidPathError
+from .goproxy.paths import check_path
+from .listing import ReleaseTimes
+from .models import (
+    DownloadModeRule,
+    FetchFailure,
+    Module,
+    ModuleVersion,
+    PolicyRule,
+    PolicyRuleChange,
+    ResolvedQuery,
+    UpstreamListing,
+)
+from .policy import Policy
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):
@@ -87,3 +113,202 @@ class ResolvedQueryAdmin(ViewOnlyAdmin):
 
     list_display = ["module_path", "query", "resolved_at"]
     search_fields = ["module_path", "query"]
+
+
+# -- allow/deny rules ------------------------------------------------------------------
+# Rules are saved and deleted through modules.rule_changes, so every change made here is
+# recorded (who, when, before, after) like one made through the API or a command.
+
+HISTORY_ON_RULE_PAGE = 20
+
+
+@admin.register(PolicyRule)
+class PolicyRuleAdmin(admin.ModelAdmin):
+    """Allow/deny rules; the "Check module@version" page shows which rule decides."""
+
+    list_display = [
+        "pattern", "versions", "action", "enabled", "expires", "min_age_days", "reason", "updated_by", "updated_at",
+    ]
+    list_filter = ["action", "enabled"]
+    search_fields = ["pattern", "reason"]
+    readonly_fields = ["created_by", "created_at", "updated_by", "updated_at", "history"]
+
+    def get_fieldsets(self, request, obj=None):
+        rule = (None, {"fields": ["pattern", "versions", "action", "reason", "enabled", "expires", "min_age_days"]})
+        if obj is None:
+            return [rule]
+        changes = [("created_by", "created_at"), ("updated_by", "updated_at"), "history"]
+        return [rule, ("Changes", {"fields": changes})]
+
+    def save_model(self, request, obj, form, change):
+        rule_changes.save_rule(obj, request.user)
+
+    def delete_model(self, request, obj):
+        rule_changes.delete_rule(obj, request.user)
+
+    def delete_queryset(self, request, queryset):
+        rule_changes.delete_rules(queryset, request.user)
+
+    @admin.display(description="History")
+    def history(self, obj):
+        changes = PolicyRuleChange.objects.filter(rule_id=obj.pk)[:HISTORY_ON_RULE_PAGE]
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (date_format(change.changed_at, "DATETIME_FORMAT"), change.changed_by or "?", change.kind,
+                 describe_change(change))
+                for change in changes
+            ),
+        )
+        everything = reverse("admin:modules_policyrulechange_changelist") + f"?rule_id={obj.pk}"
+        return format_html(
+            "<table><thead><tr><th>When</th><th>Who</th><th>Change</th><th>What</th></tr></thead>"
+            '<tbody>{}</tbody></table><p><a href="{}">All changes to this rule</a></p>',
+            rows, everything,
+        )
+
+    def get_urls(self):
+        check = path("check/", self.admin_site.admin_view(self.check_view), name="modules_policyrule_check")
+        return [check, *super().get_urls()]
+
+    def check_view(self, request):
+        """Which rule decides module@version, and the other rules that match it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = PolicyCheckForm(request.GET if "module" in request.GET else None)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Check module@version",
+            "form": form,
+        }
+        if form.is_valid():
+            context.update(explain_decision(form.cleaned_data["module"], form.cleaned_data["version"]))
+        return TemplateResponse(request, "admin/modules/policyrule/check.html", context)
+
+
+class PolicyCheckForm(forms.Form):
+    module = forms.CharField(label="Module path", max_length=1024, help_text="e.g. github.com/org/repo")
+    version = forms.CharField(max_length=255, help_text="e.g. v1.2.3, v1.2.3-rc.1 or a pseudo-version")
+
+    def clean_module(self):
+        module = self.cleaned_data["module"]
+        try:
+            check_path(module)
+        except InvalidPathError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return module
+
+    def clean_version(self):
+        version = self.cleaned_data["version"]
+        if not semver.is_valid(version):
+            raise forms.ValidationError(
+                f"{version!r} is not a semantic version: write v1.2.3, v1.2.3-rc.1 or a pseudo-version"
+            )
+        return version
+
+
+# Where each rule that matches appears on the check page: the decider, then the rest.
+_STATUS_ORDER = {"decides": 0, "outranked": 1, "expired": 2, "disabled": 2}
+
+
+def explain_decision(module: str, version: str) -> dict:
+    """The decision for module@version and every rule that matches it, in force or not.
+
+    Release times come only from what the proxy already knows (no upstream lookup from
+    an admin page), so a quarantine may not be applied here when a download would.
+    """
+    release_times = ReleaseTimes(module, budget=0)
+    decision = Policy().decide(module, version, release_times)
+    now = timezone.now()
+    matching = []
+    for rule in PolicyRule.objects.all():
+        # A policy of one rule says whether that rule matches exactly as policy.py does.
+        if Policy([rule]).deciding_rule(module, version) is None:
+            continue
+        if decision.rule is not None and rule.pk == decision.rule.pk:
+            status = "decides"
+        elif not rule.enabled:
+            status = "disabled"
+        elif rule.expires is not None and rule.expires <= now:
+            status = "expired"
+        else:
+            status = "outranked"
+        matching.append((rule, status))
+    matching.sort(key=lambda row: (
+        _STATUS_ORDER[row[1]],
+        tuple(-n for n in pattern_specificity(row[0].pattern)),
+        row[0].action != PolicyRule.Action.DENY,
+    ))
+    quarantine_unknown = bool(
+        decision.allowed and decision.rule is not None and decision.rule.min_age_days
+        and release_times(version) is None
+    )
+    return {
+        "module": module,
+        "version": version,
+        "decision": decision,
+        "considered": [{"rule": rule, "status": status} for rule, status in matching],
+        "quarantine_unknown": quarantine_unknown,
+    }
+
+
+def describe_change(change: PolicyRuleChange) -> str:
+    """One line: the fields that changed, or the whole rule when created or deleted."""
+    before, after = change.before or {}, change.after or {}
+    fields = rule_changes.RECORDED_FIELDS
+    if not before or not after:
+        rule = after or before
+        return ", ".join(f"{name}={rule.get(name)!r}" for name in fields if rule.get(name) not in ("", None))
+    return ", ".join(
+        f"{name}: {before.get(name)!r} → {after.get(name)!r}" for name in fields if before.get(name) != after.get(name)
+    )
+
+
+@admin.register(PolicyRuleChange)
+class PolicyRuleChangeAdmin(admin.ModelAdmin):
+    """The history of the rules: append-only, never edited, kept after a rule is deleted."""
+
+    list_display = ["changed_at", "rule", "kind", "changed_by", "summary"]
+    list_filter = ["kind"]
+    search_fields = ["=rule_id", "changed_by"]
+    fields = ["rule", "kind", "changed_by", "changed_at", "before_json", "after_json"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        rule_exists = Exists(PolicyRule.objects.filter(pk=OuterRef("rule_id")))
+        return super().get_queryset(request).annotate(rule_exists=rule_exists)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Rule", ordering="rule_id")
+    def rule(self, obj):
+        if not obj.rule_exists:
+            return f"#{obj.rule_id} (deleted)"
+        url = reverse("admin:modules_policyrule_change", args=[obj.rule_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.rule_id)
+
+    @admin.display(description="What")
+    def summary(self, obj):
+        return describe_change(obj)
+
+    @admin.display(description="Before")
+    def before_json(self, obj):
+        return _json_block(obj.before)
+
+    @admin.display(description="After")
+    def after_json(self, obj):
+        return _json_block(obj.after)
+
+
+def _json_block(data) -> str:
+    if data is None:
+        return "—"
+    return format_html("<pre>{}</pre>", json.dumps(data, indent=2, ensure_ascii=False))

@@ -7,19 +7,23 @@ answer plus the cache (a build that worked yesterday keeps working while the ups
 down), `strict` answers the error, `offline` never asks and serves only the cache.
 """
 
+import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from audit.models import DownloadEvent, FetchEvent
 from audit.recorder import record_fetch
+from modules.goproxy import semver
+from modules.goproxy.pseudo import is_pseudo_version, pseudo_version_time
 from modules.goproxy.versions import filter_list, latest_version
 
 from . import negative_cache
 from .fetch import recorded, upstream_chain
 from .models import ModuleVersion, ResolvedQuery, UpstreamListing
+from .policy import Denied, Policy
 from .upstreams.base import VersionInfo
 from .upstreams.errors import NotFound, UpstreamError
 
@@ -59,8 +63,9 @@ def _may_fall_back(error: UpstreamError) -> bool:
     return not isinstance(error, NotFound) and settings.ATHENS_NETWORK_MODE == "fallback"
 
 
-def version_list(module: str) -> Answer:
-    """The `@v/list` body: upstream's releases merged with the cached ones."""
+def version_list(module: str, policy: Policy | None = None) -> Answer:
+    """The `@v/list` body: upstream's releases merged with the cached ones, without the
+    versions the policy denies."""
     cached = list(cached_versions(module))
     listing = UpstreamListing.objects.filter(module_path=module).first()
     if listing is not None and _fresh(listing.listed_at):
@@ -82,11 +87,33 @@ def version_list(module: str) -> Answer:
                 module_path=module, defaults={"versions": "\n".join(upstream), "listed_at": timezone.now()}
             )
     versions = filter_list(module, [*upstream, *cached])
+    if policy is not None:
+        versions = policy.allowed_versions(module, versions, ReleaseTimes(module))
     return Answer("".join(f"{v}\n" for v in versions).encode(), cache)
 
 
-def latest(module: str) -> Answer:
-    """The `@latest` body: the better of upstream's answer and the newest cached version."""
+def latest(module: str, policy: Policy | None = None) -> Answer:
+    """The `@latest` body: the newest version the policy allows."""
+    answer = _latest(module)
+    if policy is None or policy.allows_everything:
+        return answer
+    times = ReleaseTimes(module)
+    version = json.loads(answer.body)["Version"]
+    decision = policy.decide(module, version, times)
+    if decision.allowed:
+        return answer
+    cached = cached_versions(module)
+    candidates = [*version_list(module).body.decode().split(), *cached]
+    best = latest_version(policy.allowed_versions(module, sorted(set(candidates), key=semver.sort_key), times))
+    if best is None:
+        raise Denied(decision, module, version)
+    if best in cached:
+        return Answer(cached[best].encode(), Cache.HIT)
+    return resolve_query(module, best)
+
+
+def _latest(module: str) -> Answer:
+    """The better of upstream's @latest and the newest cached version."""
     cached = cached_versions(module)
     best_cached = latest_version(cached) if cached else None
     listing = UpstreamListing.objects.filter(module_path=module).exclude(latest_info="").first()
@@ -162,3 +189,40 @@ def _note_conflict(module: str, upstream: str, info: VersionInfo, cached: dict[s
         error=f"upstream now dates {info.version} {info.raw.decode()}, the cached copy {held.raw.decode()}; "
         "serving the cached copy",
     )
+
+
+class ReleaseTimes:
+    """Release times of a module's versions, for quarantine rules.
+
+    From the cache, the pseudo-version itself, an earlier lookup, or else the upstream's
+    .info; at most `budget` upstream lookups per request, so a module with hundreds of
+    versions cannot turn one list request into hundreds of upstream calls (versions past
+    the budget count as old enough).
+    """
+
+    def __init__(self, module: str, budget: int = 20):
+        self.module = module
+        self.budget = budget
+        self._known: dict[str, datetime | None] | None = None  # loaded on first use
+
+    def __call__(self, version: str) -> datetime | None:
+        if self._known is None:
+            self._known = dict(ModuleVersion.objects.filter(module__path=self.module).values_list("version", "time"))
+        if version not in self._known:
+            self._known[version] = self._look_up(version)
+        return self._known[version]
+
+    def _look_up(self, version: str) -> datetime | None:
+        if is_pseudo_version(version):
+            return pseudo_version_time(version)
+        known = ResolvedQuery.objects.filter(module_path=self.module, query=version).first()
+        if known is not None:
+            return VersionInfo.parse(known.info.encode(), source="cache").time
+        if self.budget <= 0:
+            return None
+        self.budget -= 1
+        try:
+            answer = resolve_query(self.module, version)
+        except UpstreamError:
+            return None
+        return VersionInfo.parse(answer.body, source="cache").time

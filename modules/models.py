@@ -154,3 +154,86 @@ class DownloadModeRule(models.Model):
             raise ValidationError({"pattern": "Enter at least one module path pattern."})
         if any(char.isspace() for char in self.pattern):
             raise ValidationError({"pattern": "Patterns cannot contain spaces; separate them with commas."})
+
+
+class PolicyRule(models.Model):
+    """An allow or deny rule for module versions, managed by the security team.
+
+    Which rule decides is in modules/policy.py: the most specific matching rule wins,
+    at equal specificity deny wins; ATHENS_POLICY says what happens when none matches.
+    """
+
+    class Action(models.TextChoices):
+        ALLOW = "allow", "allow"
+        DENY = "deny", "deny"
+
+    pattern = models.CharField(
+        max_length=1024,
+        help_text="A module path pattern (GOPRIVATE-style glob): <code>github.com/evil/*</code>; "
+        "it matches its own path and everything under it. <code>*</code> matches every module.",
+    )
+    versions = models.CharField(
+        max_length=255, blank=True, default="",
+        help_text="Empty or <code>*</code> for every version, <code>v1.2.3</code>, <code>&lt;v1.4.2</code>, "
+        "<code>&gt;=v2.0.0 &lt;v2.3.0</code> (Go semver order, pre-releases and pseudo-versions included).",
+    )
+    action = models.CharField(max_length=8, choices=Action.choices)
+    reason = models.CharField(max_length=500, blank=True, help_text="Shown to the go command's user.")
+    enabled = models.BooleanField(default=True)
+    expires = models.DateTimeField(null=True, blank=True, help_text="After this time the rule no longer applies.")
+    min_age_days = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Quarantine: versions released fewer than this many days ago are treated as denied.",
+    )
+    created_by = models.CharField(max_length=150, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.CharField(max_length=150, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pattern", "versions", "id"]
+        indexes = [models.Index(fields=["enabled"], name="policyrule_enabled")]
+
+    def __str__(self):
+        versions = f" {self.versions}" if self.versions else ""
+        return f"#{self.pk} {self.action} {self.pattern}{versions}"
+
+    def clean(self):
+        from modules.goproxy.constraints import InvalidConstraintError, InvalidPatternError, parse_constraint, validate_pattern
+
+        errors = {}
+        try:
+            self.pattern = validate_pattern(self.pattern or "")
+        except InvalidPatternError as exc:
+            errors["pattern"] = str(exc)
+        try:
+            self.versions = str(parse_constraint(self.versions or ""))
+        except InvalidConstraintError as exc:
+            errors["versions"] = str(exc)
+        if errors:
+            raise ValidationError(errors)
+
+
+class PolicyRuleChange(models.Model):
+    """One change to a PolicyRule: who, when, and the rule before and after.
+
+    Copies the rule's fields (no foreign key), so the history outlives the rule.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created"
+        CHANGED = "changed"
+        DELETED = "deleted"
+
+    rule_id = models.BigIntegerField(db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    changed_by = models.CharField(max_length=150, blank=True)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self):
+        return f"rule #{self.rule_id} {self.kind} by {self.changed_by or '?'}"

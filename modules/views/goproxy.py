@@ -5,6 +5,7 @@ a fetch, and recorded in the audit in a `finally`, whatever happened. The decisi
 in fetch.py, listing.py and serving.py; this module only routes between them.
 """
 
+import json
 import logging
 import time
 
@@ -23,6 +24,7 @@ from modules.goproxy.versions import is_query
 from .. import download_modes, listing, serving
 from ..fetch import ready_version, upstream_chain
 from ..models import DownloadModeRule, ModuleVersion
+from ..policy import Denied, Policy
 from ..tasks import fetch_in_background, fetch_through_worker
 from ..upstreams.errors import NotFound, UpstreamError
 
@@ -71,6 +73,10 @@ def _answer(request, path: str, record: DownloadRecord):
         return serving.error_response(404, f"not found: {record.message}")
     try:
         return _HANDLERS[req.endpoint](req, record)
+    except Denied as denial:
+        record.rule = denial.decision.label
+        record.message = denial.client_message
+        return serving.error_response(denial.http_status, denial.client_message)
     except UpstreamError as error:
         record.message = error.message
         return serving.error_response(error.http_status, error.client_message)
@@ -85,6 +91,7 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
     mode for a cache miss says (fetch now, fetch in the background, redirect, refuse)."""
     if not version_fits_path(req.module, req.version):
         raise NotFound(f"{req.module}@{req.version}: version {req.version} does not fit module path {req.module}")
+    Policy().check(req.module, req.version, listing.ReleaseTimes(req.module))
     row = ready_version(req.module, req.version)
     if row is not None:
         record.cache = Cache.HIT
@@ -113,13 +120,13 @@ def _redirect_target(req: DownloadRequest) -> str | None:
 
 
 def _list(req: DownloadRequest, record: DownloadRecord):
-    answer = listing.version_list(req.module)
+    answer = listing.version_list(req.module, Policy())
     record.cache = answer.cache
     return serving.list_response(answer.body)
 
 
 def _latest(req: DownloadRequest, record: DownloadRecord):
-    answer = listing.latest(req.module)
+    answer = listing.latest(req.module, Policy())
     record.cache = answer.cache
     return serving.info_response(answer.body, immutable=False)
 
@@ -128,6 +135,8 @@ def _info(req: DownloadRequest, record: DownloadRecord):
     if is_query(req.version):
         answer = listing.resolve_query(req.module, req.version)
         record.cache = answer.cache
+        resolved = json.loads(answer.body)["Version"]
+        Policy().check(req.module, resolved, listing.ReleaseTimes(req.module))
         return serving.info_response(answer.body, immutable=False)
     return _version_artifact(req, record, lambda row: serving.info_response(row.info.encode(), immutable=True))
 

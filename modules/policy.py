@@ -1,0 +1,143 @@
+"""Allow/deny decisions for module versions.
+
+Which rule decides, among the enabled, unexpired rules whose pattern matches the module
+and whose version constraint matches the version:
+
+1. the most specific pattern wins (more path elements; then more elements without
+   wildcards): `github.com/evil/pkg` beats `github.com/evil/*` beats `github.com/evil`
+   beats `github.com/*` beats `*`;
+2. then the most specific version constraint: an exact version beats a range beats
+   "any version";
+3. at equal specificity, deny beats allow.
+
+With no matching rule, ATHENS_POLICY decides: `denylist` allows, `allowlist` denies.
+An allow rule with `min_age_days` (quarantine) denies versions released fewer than that
+many days ago; the release time is the `.info` Time.
+
+Rules are read from the database once per request, so a change applies to the next
+request in every process; nothing is cached between requests.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Iterable
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from modules.goproxy.constraints import parse_constraint, pattern_specificity
+from modules.goproxy.patterns import match_prefix_patterns
+
+from .models import PolicyRule
+
+Action = PolicyRule.Action
+
+
+class Denied(Exception):
+    """A request refused by policy: 403, with the deciding rule and its reason."""
+
+    http_status = 403
+
+    def __init__(self, decision: "Decision", module: str, version: str):
+        super().__init__(decision.why)
+        self.decision = decision
+        self.module = module
+        self.version = version
+
+    @property
+    def client_message(self) -> str:
+        return f"forbidden: {self.module}@{self.version} is {self.decision.why}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    rule: PolicyRule | None
+    why: str
+
+    @property
+    def label(self) -> str:
+        """The deciding rule as the audit names it."""
+        return str(self.rule) if self.rule is not None else f"ATHENS_POLICY={settings.ATHENS_POLICY}"
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    rule: PolicyRule
+    constraint: object
+
+    def matches(self, module: str, version: str) -> bool:
+        return match_prefix_patterns(self.rule.pattern, module) and self.constraint.matches(version)
+
+    @property
+    def rank(self) -> tuple:
+        return (pattern_specificity(self.rule.pattern), self.constraint.specificity, self.rule.action == Action.DENY)
+
+
+def active_rules() -> list[PolicyRule]:
+    now = timezone.now()
+    return list(PolicyRule.objects.filter(enabled=True).filter(Q(expires__isnull=True) | Q(expires__gt=now)))
+
+
+TimeOf = Callable[[str], datetime | None]
+
+
+class Policy:
+    """The rules in force for one request."""
+
+    def __init__(self, rules: Iterable[PolicyRule] | None = None):
+        rules = active_rules() if rules is None else rules
+        self._rules = [_Compiled(rule, parse_constraint(rule.versions)) for rule in rules]
+
+    @property
+    def allows_everything(self) -> bool:
+        return not self._rules and settings.ATHENS_POLICY == "denylist"
+
+    def deciding_rule(self, module: str, version: str) -> PolicyRule | None:
+        matching = [rule for rule in self._rules if rule.matches(module, version)]
+        return max(matching, key=lambda rule: rule.rank).rule if matching else None
+
+    def decide(self, module: str, version: str, time_of: TimeOf | None = None) -> Decision:
+        """The decision for module@version; `time_of(version)` gives its release time
+        when a quarantine rule needs it (None: unknown, and the version is allowed)."""
+        rule = self.deciding_rule(module, version)
+        if rule is None:
+            if settings.ATHENS_POLICY == "allowlist":
+                return Decision(False, None, "not on the allowlist (ATHENS_POLICY=allowlist)")
+            return Decision(True, None, "allowed")
+        if rule.action == Action.DENY:
+            return Decision(False, rule, f"denied by rule {_name(rule)}{_reason(rule)}")
+        if rule.min_age_days and time_of is not None:
+            released = time_of(version)
+            if released is not None and released > timezone.now() - timedelta(days=rule.min_age_days):
+                age = (timezone.now() - released).days
+                return Decision(
+                    False, rule,
+                    f"in quarantine: released {age} days ago, rule {_name(rule)} requires {rule.min_age_days}"
+                    f"{_reason(rule)}",
+                )
+        return Decision(True, rule, f"allowed by rule {_name(rule)}")
+
+    def check(self, module: str, version: str, time_of: TimeOf | None = None) -> Decision:
+        """decide(), raising Denied when the answer is no."""
+        decision = self.decide(module, version, time_of)
+        if not decision.allowed:
+            raise Denied(decision, module, version)
+        return decision
+
+    def allowed_versions(self, module: str, versions: list[str], time_of: TimeOf | None = None) -> list[str]:
+        if self.allows_everything:
+            return versions
+        # Newest first: release-time lookups (bounded per request) go to the versions a
+        # go command is most likely to pick.
+        allowed = {v for v in reversed(versions) if self.decide(module, v, time_of).allowed}
+        return [v for v in versions if v in allowed]
+
+
+def _name(rule: PolicyRule) -> str:
+    return f"#{rule.pk} ({rule.action} {rule.pattern}{' ' + rule.versions if rule.versions else ''})"
+
+
+def _reason(rule: PolicyRule) -> str:
+    return f": {rule.reason}" if rule.reason else ""
