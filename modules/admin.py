@@ -14,7 +14,6 @@ from django.utils.html import format_html, format_html_join
 
 from . import rule_changes
 from .goproxy import semver
-from .goproxy.constraints import pattern_specificity
 from .goproxy.errors import InvalidPathError
 from .goproxy.paths import check_path
 from .listing import ReleaseTimes
@@ -222,10 +221,7 @@ def explain_decision(module: str, version: str) -> dict:
     decision = Policy().decide(module, version, release_times)
     now = timezone.now()
     matching = []
-    for rule in PolicyRule.objects.all():
-        # A policy of one rule says whether that rule matches exactly as policy.py does.
-        if Policy([rule]).deciding_rule(module, version) is None:
-            continue
+    for rule in Policy(PolicyRule.objects.all()).matching_rules(module, version):
         if decision.rule is not None and rule.pk == decision.rule.pk:
             status = "decides"
         elif not rule.enabled:
@@ -235,11 +231,7 @@ def explain_decision(module: str, version: str) -> dict:
         else:
             status = "outranked"
         matching.append((rule, status))
-    matching.sort(key=lambda row: (
-        _STATUS_ORDER[row[1]],
-        tuple(-n for n in pattern_specificity(row[0].pattern)),
-        row[0].action != PolicyRule.Action.DENY,
-    ))
+    matching.sort(key=lambda row: _STATUS_ORDER[row[1]])  # stable: rank order within a status
     quarantine_unknown = bool(
         decision.allowed and decision.rule is not None and decision.rule.min_age_days
         and release_times(version) is None

@@ -94,9 +94,14 @@ class Policy:
     def allows_everything(self) -> bool:
         return not self._rules and settings.ATHENS_POLICY == "denylist"
 
+    def matching_rules(self, module: str, version: str) -> list[PolicyRule]:
+        """Every rule whose pattern and constraint match, the deciding one first."""
+        matching = sorted((r for r in self._rules if r.matches(module, version)), key=lambda r: r.rank, reverse=True)
+        return [compiled.rule for compiled in matching]
+
     def deciding_rule(self, module: str, version: str) -> PolicyRule | None:
-        matching = [rule for rule in self._rules if rule.matches(module, version)]
-        return max(matching, key=lambda rule: rule.rank).rule if matching else None
+        matching = self.matching_rules(module, version)
+        return matching[0] if matching else None
 
     def decide(self, module: str, version: str, time_of: TimeOf | None = None) -> Decision:
         """The decision for module@version; `time_of(version)` gives its release time

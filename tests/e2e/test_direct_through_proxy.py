@@ -146,3 +146,17 @@ def test_credentials_never_reach_error_bodies_or_audit_rows(settings, client, sh
     assert client.get(f"/{TAGGED}/@v/v1.0.0.info").status_code == 200
     audit_text = str(list(FetchEvent.objects.values())) + str(list(DownloadEvent.objects.values()))
     assert secret not in audit_text and "deploy-bot" not in audit_text
+
+
+def test_direct_after_a_comma_is_tried_when_the_proxy_has_no_such_module(settings, client, static_upstream, shared_repos):
+    _, git_config = shared_repos
+    settings.ATHENS_UPSTREAM = f"{static_upstream.url},direct"
+    settings.ATHENS_GIT_CONFIG = str(git_config)
+    assert client.get(f"/{TAGGED}/@v/v1.1.0.info").status_code == 200
+    assert client.get("/mods.example.test/hello/@v/v1.0.0.info").status_code == 200
+    attempts = list(FetchEvent.objects.filter(endpoint="version").order_by("id").values_list("module", "upstream", "outcome"))
+    assert attempts == [
+        (TAGGED, static_upstream.url, "not_found"),
+        (TAGGED, "direct", "ok"),
+        ("mods.example.test/hello", static_upstream.url, "ok"),
+    ]
