@@ -4,6 +4,7 @@ with Redis, and one PostgreSQL shared by all of them."""
 import concurrent.futures
 import os
 import socket
+import urllib.error
 import urllib.request
 
 import pytest
@@ -78,3 +79,18 @@ def test_concurrent_requests_for_one_uncached_zip_cause_one_upstream_fetch(deplo
     assert proxy.count(f"/{HELLO}/@v/v1.1.0.zip") == 1
     assert FetchEvent.objects.filter(module=HELLO, version="v1.1.0").count() == 1
     assert DownloadEvent.objects.filter(module=HELLO, version="v1.1.0", endpoint="zip", status=200).count() == 20
+
+
+def test_rule_changes_apply_to_the_next_request_in_every_web_process(deployment):
+    from modules.models import PolicyRule
+
+    web, _ = deployment(with_worker=False)
+    url = f"{web.url}/{HELLO}/@v/v1.0.0.info"
+    assert fetch(url)[0] == 200
+    rule = PolicyRule.objects.create(pattern=HELLO, action="deny", reason="stop")
+    for _ in range(6):  # two gunicorn processes: every one of them must refuse at once
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            fetch(url)
+        assert refused.value.code == 403
+    rule.delete()
+    assert all(fetch(url)[0] == 200 for _ in range(6))
