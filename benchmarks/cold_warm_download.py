@@ -54,6 +54,24 @@ def timed_download(env: GoEnv, queries: list[str]) -> float:
     return elapsed
 
 
+def fresh_database(url: str | None, work: Path) -> tuple[str, callable]:
+    """A new, empty database for this run (the proxy's cache must start cold)."""
+    if not url or not url.startswith("postgres"):
+        return f"sqlite:///{work / 'bench.sqlite3'}", lambda: None
+    import psycopg
+
+    base, _, _ = url.rpartition("/")
+    name = f"athens_bench_{os.getpid()}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+
+    def drop():
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    return f"{base}/{name}", drop
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--versions", type=int, default=100)
@@ -70,8 +88,8 @@ def main() -> None:
         ATHENS_UPSTREAM=upstream.url,
         ATHENS_STORAGE_DIR=str(work / "storage"),
         ATHENS_LOCK_DIR=str(work / "locks"),
-        DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{work / 'bench.sqlite3'}"),
     )
+    env["DATABASE_URL"], drop_database = fresh_database(os.environ.get("DATABASE_URL"), work)
     bin_dir = Path(sys.executable).parent
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
     server = subprocess.Popen(
@@ -94,6 +112,7 @@ def main() -> None:
         server.terminate()
         server.wait()
         upstream.stop()
+        drop_database()
         shutil.rmtree(work, ignore_errors=True)
 
 
