@@ -10,7 +10,7 @@ WEB_THREADS ?= 8
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/athens
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run worker test migrate venv venv-dev clean
+.PHONY: run worker beat test migrate venv venv-dev clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,14 @@ run: migrate
 worker: migrate
 	$(VENV)/bin/celery -A athens_site worker --loglevel INFO
 
-## The whole test suite against PostgreSQL and Redis.
+## Celery beat: audit rollups every 5 minutes, audit retention daily (needs CELERY_BROKER_URL
+## and a running worker; exactly one beat per installation).
+beat: migrate
+	$(VENV)/bin/celery -A athens_site beat --loglevel INFO --schedule $(CURDIR)/var/celerybeat-schedule
+
+## The whole test suite against PostgreSQL and Redis (and Debian's Chromium for tests/browser).
 test: venv-dev
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} ATHENS_TEST_REDIS_URL=$${ATHENS_TEST_REDIS_URL:-$(TEST_REDIS_URL)} \
 		CELERY_BROKER_URL= $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -9,6 +9,7 @@ A bad combination fails here, at start-up, with a message saying what to change.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from modules.goproxy.errors import InvalidProxyListError
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "drf_spectacular",
     "modules",
     "audit",
 ]
@@ -217,6 +219,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# `celery -A athens_site beat` (make beat): audit rollups for today and yesterday every
+# five minutes (older days caught up as needed), retention once a day at a quiet hour.
+CELERY_BEAT_SCHEDULE = {
+    "audit-rollup": {"task": "audit.tasks.rollup_downloads", "schedule": 300.0},
+    "audit-retention": {"task": "audit.tasks.apply_retention", "schedule": crontab(hour=3, minute=17)},
+}
+
+# --- Audit ----------------------------------------------------------------------------
+# Raw download and fetch events older than this many days are deleted by the daily
+# retention task (their daily rollups stay, so reports keep their numbers); 0 keeps
+# them forever.
+ATHENS_AUDIT_RETENTION_DAYS = env.int("ATHENS_AUDIT_RETENTION_DAYS", default=0)
+if ATHENS_AUDIT_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured(
+        f"ATHENS_AUDIT_RETENTION_DAYS={ATHENS_AUDIT_RETENTION_DAYS}: use 0 (keep forever) or a number of days"
+    )
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -230,6 +248,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("ATHENS_API_PAGE_SIZE", default=100),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI schema at /api/schema/ (drf-spectacular). Staff-only like the API it
+# describes: it names the audit and policy endpoints, which are not public knowledge.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Athens module proxy API",
+    "DESCRIPTION": "Staff-only JSON API: audit events and reports, policy rules. "
+    "Authenticate with `Authorization: Token <key>` or an admin session.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Logging --------------------------------------------------------------------------

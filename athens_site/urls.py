@@ -6,8 +6,10 @@ Module paths need a dot in their first element, so they never collide with `admi
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from audit import report_views
 from audit.api import DownloadEventViewSet, FetchEventViewSet
 from modules.rules_api import PolicyRuleViewSet
 from modules.views import goproxy, health
@@ -24,7 +26,12 @@ admin.site.site_title = "Athens"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Before the admin's own URLs, whose catch-all would answer first. Staff only: each
+    # view is wrapped in admin.site.admin_view (see audit/report_views.py).
+    path("admin/audit/reports/", include((report_views.urlpatterns, "audit_reports"))),
     path("admin/", admin.site.urls),
+    path("api/audit/reports/", include("audit.reports_api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include(router.urls)),
     re_path(r"^(?P<path>sumdb/.*)$", goproxy.download, name="sumdb"),
     re_path(r"^(?P<path>.+/@(?:v/.*|latest))$", goproxy.download, name="download"),

