@@ -112,6 +112,7 @@ class ResolvedQuery(models.Model):
     resolved_at = models.DateTimeField()
 
     class Meta:
+        verbose_name_plural = "resolved queries"
         constraints = [
             models.UniqueConstraint(fields=["module_path", "query"], name="unique_resolved_query"),
         ]
