@@ -197,6 +197,11 @@ ATHENS_DIRECT_CONCURRENCY = env.int("ATHENS_DIRECT_CONCURRENCY", default=2)
 for _name in ("ATHENS_NETRC", "ATHENS_GIT_CONFIG"):
     if globals()[_name] and not Path(globals()[_name]).is_file():
         raise ImproperlyConfigured(f"{_name}={globals()[_name]!r}: no such file")
+# The cache browser (/ and /modules/): false (the default) asks everyone to log in
+# through the admin's login page; true lets anyone browse. Fetching into the cache and
+# evicting from it need a staff account either way.
+ATHENS_UI_PUBLIC = env.bool("ATHENS_UI_PUBLIC", default=False)
+LOGIN_URL = "admin:login"
 # Number of trusted reverse proxies in front of the web servers; when > 0 the client
 # address recorded in the audit is taken from X-Forwarded-For.
 ATHENS_TRUSTED_PROXY_COUNT = env.int("ATHENS_TRUSTED_PROXY_COUNT", default=0)

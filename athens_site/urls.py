@@ -12,7 +12,7 @@ from rest_framework.routers import DefaultRouter
 from audit import report_views
 from audit.api import DownloadEventViewSet, FetchEventViewSet
 from modules.rules_api import PolicyRuleViewSet
-from modules.views import goproxy, health
+from modules.views import browse, goproxy, health
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -33,6 +33,9 @@ urlpatterns = [
     path("api/audit/reports/", include("audit.reports_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include(router.urls)),
+    # The cache browser: `/` and everything under `modules/`, which is no module path
+    # (no dot in its first element), so the download API below never sees these URLs.
+    path("", include((browse.urlpatterns, "browse"))),
     re_path(r"^(?P<path>sumdb/.*)$", goproxy.download, name="sumdb"),
     re_path(r"^(?P<path>.+/@(?:v/.*|latest))$", goproxy.download, name="download"),
 ]

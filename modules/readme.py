@@ -1,0 +1,117 @@
+"""Finding and rendering a module's README for the browsing UI.
+
+A README comes from an arbitrary upstream repository, so its HTML is hostile until
+proven otherwise: Markdown is rendered with `markdown` (raw HTML in it passes through,
+as on GitHub), then everything goes through nh3, an allowlist sanitizer, so no script,
+style, frame, form, event handler or `javascript:`/`data:` URL survives.
+"""
+
+import posixpath
+from urllib.parse import urljoin, urlsplit
+
+import markdown
+import nh3
+
+# Root README names in order of preference: Markdown first, then plain text.
+_README_NAMES = (
+    "readme.md", "readme.markdown", "readme.mdown", "readme.mkd",
+    "readme", "readme.txt", "readme.rst",
+)
+_MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
+
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt",
+    "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "ol",
+    "p", "pre", "s", "samp", "span", "strong", "sub", "summary", "sup", "table", "tbody",
+    "td", "tfoot", "th", "thead", "tr", "tt", "ul", "var",
+}
+# Tags removed together with their content (nh3 would otherwise keep their text).
+_DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "form", "noscript", "template", "textarea", "select"}
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"align", "colspan", "rowspan"},
+    "th": {"align", "colspan", "rowspan"},
+    "ol": {"start"},
+    "code": {"class"},  # fenced_code's "language-go": harmless, useful for styling
+    "details": {"open"},
+}
+_URL_SCHEMES = {"http", "https", "mailto"}
+_URL_ATTRIBUTES = {"href", "src"}
+
+
+def find_readme(files) -> str | None:
+    """The path of the README at the module root among `files` (ZipEntryInfo or str),
+    preferring Markdown (README.md, readme.markdown, ...) over plain README/README.txt."""
+    at_root = {}
+    for entry in files:
+        path = entry if isinstance(entry, str) else entry.path
+        if "/" not in path:
+            at_root.setdefault(path.lower(), path)
+    for name in _README_NAMES:
+        if name in at_root:
+            return at_root[name]
+    return None
+
+
+def is_markdown(path: str) -> bool:
+    return path.lower().endswith(_MARKDOWN_SUFFIXES)
+
+
+def render_readme(text: str, *, base_url: str | None = None) -> str:
+    """Markdown -> sanitized HTML, safe to mark safe in a template.
+
+    Relative links and images are resolved against `base_url` when given (e.g. the
+    view's URL of this version's files, ending in `/`), else dropped: there is no page
+    they could sensibly point at. In-page anchors (`#usage`) are kept.
+    """
+    html = markdown.markdown(text, extensions=["fenced_code", "tables"], output_format="html")
+    return sanitize(html, base_url=base_url)
+
+
+def render_plain(text: str) -> str:
+    """A plain-text README as a sanitized <pre> block."""
+    return sanitize("<pre>" + nh3.clean_text(text) + "</pre>")
+
+
+def sanitize(html: str, *, base_url: str | None = None) -> str:
+    def filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+        if attribute not in _URL_ATTRIBUTES:
+            return value
+        return _safe_url(value, base_url)
+
+    return nh3.clean(
+        html,
+        tags=_TAGS,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attributes=_ATTRIBUTES,
+        attribute_filter=filter_attribute,
+        url_schemes=_URL_SCHEMES,
+        link_rel="nofollow noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def _safe_url(value: str, base_url: str | None) -> str | None:
+    url = value.strip()
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme:
+        # nh3 checks schemes as well; checking here too keeps the rule in one readable place.
+        return url if parts.scheme.lower() in _URL_SCHEMES else None
+    if url.startswith("//"):
+        return "https:" + url
+    if url.startswith("#"):
+        return url
+    if base_url is None:
+        return None
+    # A relative link stays inside this version's files: no climbing above the root.
+    relative = posixpath.normpath(parts.path.lstrip("/")) if parts.path else ""
+    if relative.startswith("..") or relative == ".":
+        relative = ""
+    joined = urljoin(base_url, relative)
+    return joined + (f"#{parts.fragment}" if parts.fragment else "")
