@@ -201,7 +201,8 @@ for _name in ("ATHENS_NETRC", "ATHENS_GIT_CONFIG"):
 # through the admin's login page; true lets anyone browse. Fetching into the cache and
 # evicting from it need a staff account either way.
 ATHENS_UI_PUBLIC = env.bool("ATHENS_UI_PUBLIC", default=False)
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
 # Number of trusted reverse proxies in front of the web servers; when > 0 the client
 # address recorded in the audit is taken from X-Forwarded-For.
 ATHENS_TRUSTED_PROXY_COUNT = env.int("ATHENS_TRUSTED_PROXY_COUNT", default=0)

@@ -5,6 +5,7 @@ Module paths need a dot in their first element, so they never collide with `admi
 """
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
@@ -29,6 +30,8 @@ urlpatterns = [
     # Before the admin's own URLs, whose catch-all would answer first. Staff only: each
     # view is wrapped in admin.site.admin_view (see audit/report_views.py).
     path("admin/audit/reports/", include((report_views.urlpatterns, "audit_reports"))),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="browse/login.html"), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
     path("admin/", admin.site.urls),
     path("api/audit/reports/", include("audit.reports_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

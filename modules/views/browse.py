@@ -15,8 +15,8 @@ URLs: module paths contain `/` and never `@`, so `modules/<path>/@v/<version>/..
 split with `[^@]+` for the module (a file name inside the zip may contain `@v`). Nothing
 here starts with a module path, so the download API's routes never see these URLs.
 
-Access: with ATHENS_UI_PUBLIC false (the default) every page asks for a login (the
-admin's login page); fetch and evict always need a staff account.
+Access: with ATHENS_UI_PUBLIC false (the default) every page asks for a login (any
+active user, at /accounts/login/); fetch and evict always need a staff account.
 """
 
 import functools
@@ -66,12 +66,13 @@ def _is_staff(user) -> bool:
 
 
 def browsing(view):
-    """Public with ATHENS_UI_PUBLIC, else only for logged-in users (to the admin login)."""
+    """Public with ATHENS_UI_PUBLIC, else only for logged-in users (to LOGIN_URL, a plain
+    login page: the admin's login only accepts staff)."""
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if not settings.ATHENS_UI_PUBLIC and not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+            return redirect_to_login(request.get_full_path())
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -83,7 +84,7 @@ def staff_only(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+            return redirect_to_login(request.get_full_path())
         if not _is_staff(request.user):
             raise PermissionDenied("Only staff can change the cache.")
         return view(request, *args, **kwargs)

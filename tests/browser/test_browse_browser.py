@@ -26,7 +26,7 @@ def cached(client, proxy, settings):
 
 def test_home_search_module_version_file(cached, live_server, page, screenshot):
     page.goto(f"{live_server.url}/")
-    page.wait_for_url("**/admin/login/**")
+    page.wait_for_url("**/accounts/login/**")
     page.fill("#id_username", "gopher")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")

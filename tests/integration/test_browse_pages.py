@@ -77,7 +77,7 @@ def text(response) -> str:
 def test_every_page_needs_a_login_by_default(client, cached, url):
     response = client.get(url)
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=")
+    assert response["Location"].startswith("/accounts/login/?next=")
 
 
 def test_logged_in_users_may_browse(client, cached, member):
@@ -332,3 +332,14 @@ def test_evicting_the_last_version_removes_the_module(client, cached, staff):
     assert response["Location"].startswith("/modules/?evicted=")
     assert not Module.objects.filter(path=PSEUDO).exists()
     assert client.get(f"/modules/{PSEUDO}/").status_code == 404
+
+
+def test_an_ordinary_user_logs_in_and_browses(client, cached):
+    get_user_model().objects.create_user("reader", "reader@example.test", "a-long-password-1")
+    page = client.get("/accounts/login/?next=/modules/")
+    assert page.status_code == 200 and b'name="password"' in page.content
+    bad = client.post("/accounts/login/", {"username": "reader", "password": "wrong", "next": "/modules/"})
+    assert bad.status_code == 200 and b"did not match" in bad.content
+    ok = client.post("/accounts/login/", {"username": "reader", "password": "a-long-password-1", "next": "/modules/"})
+    assert (ok.status_code, ok["Location"]) == (302, "/modules/")
+    assert client.get("/modules/").status_code == 200
