@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
+from django.db import connection
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -166,10 +167,12 @@ def search_modules(q: str = "", sort: str = "name", page: int = 1, per_page: int
     """
     if sort not in SORTS:
         sort = "name"
-    # Modules with at least one cached version. For "name" and "popular" the page is cut
-    # from this plain table first and only its modules are counted: grouping all 100,000
-    # versions for every page view cost ~150 ms. "recent" needs the grouping to order by.
-    modules = Module.objects.filter(Exists(_ready_versions().filter(module_id=OuterRef("pk"))))
+    # A Module row exists only while it has a cached version (the fetch commits both,
+    # evicting the last version deletes the module), so the plain table is the list; the
+    # page is cut from it first and only its modules' versions are counted: grouping all
+    # 100,000 versions, or checking each module for a version, on every view cost
+    # 50-150 ms. "recent" groups the versions table to order by.
+    modules = Module.objects.all()
     q = (q or "").strip()
     if q:
         modules = modules.filter(path__icontains=q)
@@ -235,24 +238,19 @@ class _RecentOrder:
 
 
 class _PopularityOrder:
-    """The modules of `by_name` ordered by downloads (most first), then by path, as a
-    sequence Paginator can page through.
+    """The modules of `by_name` ordered by downloads over the window (most first), then
+    by path, as a sequence Paginator can page through.
 
-    Sorting in SQL would need a per-module subquery over the download events (seconds
-    with 10,000 modules); instead one grouped query counts the window's downloads of the
-    matching modules, the downloaded ones come first in that order, and the rest follow
-    straight from the database by path.
+    One SQL statement a page: the window's zip downloads grouped per module, LEFT JOINed
+    to the cached modules and cut to the page (~100 ms over 200,000 events and 10,000
+    modules). A correlated count per module took seconds; counting in Python and then
+    excluding the counted paths again took ~250 ms.
     """
 
     def __init__(self, by_name, q: str):
         self._by_name = by_name
-        events = _downloads().filter(time__gte=_window_start())
-        if q:
-            events = events.filter(module__icontains=q)
-        counted = dict(events.order_by().values_list("module").annotate(n=Count("id")))
-        cached = set(by_name.filter(path__in=list(counted)).values_list("path", flat=True)) if counted else set()
-        self.downloads = {path: n for path, n in counted.items() if path in cached}
-        self._popular = sorted(self.downloads, key=lambda path: (-self.downloads[path], path))
+        self._q = q
+        self.downloads: dict[str, int] = {}
 
     def count(self) -> int:
         return self._by_name.count()
@@ -261,15 +259,34 @@ class _PopularityOrder:
         return self.count()
 
     def __getitem__(self, window: slice) -> list[Module]:
-        start, stop = window.start or 0, window.stop
-        paths = self._popular[start:stop]
-        found = {m.path: m for m in self._by_name.filter(path__in=paths)} if paths else {}
-        page = [found[path] for path in paths if path in found]
-        if stop is None or len(page) < stop - start:
-            rest_start = max(0, start - len(self._popular))
-            rest = self._by_name.exclude(path__in=self._popular) if self._popular else self._by_name
-            page += list(rest[rest_start: None if stop is None else rest_start + (stop - start - len(page))])
-        return page
+        start = window.start or 0
+        limit = -1 if window.stop is None else window.stop - start
+        search = r"AND LOWER(m.path) LIKE %s ESCAPE '\'" if self._q else ""
+        sql = f"""
+            WITH d AS (
+                SELECT module, COUNT(*) AS n FROM {DownloadEvent._meta.db_table}
+                WHERE endpoint = %s AND status < 400 AND time >= %s GROUP BY module
+            )
+            SELECT m.id, m.path, COALESCE(d.n, 0) FROM {Module._meta.db_table} m
+            LEFT JOIN d ON d.module = m.path
+            WHERE 1 = 1 {search}
+            ORDER BY COALESCE(d.n, 0) DESC, m.path LIMIT %s OFFSET %s
+        """
+        params = [DownloadEvent.Endpoint.ZIP, _window_start()]
+        if self._q:
+            params.append(f"%{_escape_like(self._q.lower())}%")
+        params += [limit if limit >= 0 else 1 << 31, start]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        self.downloads.update({path: n for _, path, n in rows if n})
+        found = Module.objects.in_bulk([module_id for module_id, _, _ in rows])
+        return [found[module_id] for module_id, _, _ in rows if module_id in found]
+
+
+def _escape_like(text: str) -> str:
+    """`text` as a literal inside a LIKE pattern (no wildcards of its own)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _latest_versions(module_ids: list[int]) -> dict[int, str | None]:
