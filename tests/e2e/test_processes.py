@@ -94,3 +94,21 @@ def test_rule_changes_apply_to_the_next_request_in_every_web_process(deployment)
         assert refused.value.code == 403
     rule.delete()
     assert all(fetch(url)[0] == 200 for _ in range(6))
+
+
+def test_database_down_readyz_fails_and_the_download_api_answers_503(tmp_path, proxy, isolated_storage, settings):
+    env = proxy_environment(upstream=proxy.url, storage_dir=isolated_storage, lock_dir=settings.ATHENS_LOCK_DIR)
+    env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:9/nowhere"  # nothing listens there
+    web = WebServer(env, tmp_path / "web.log", workers=1)
+    try:
+        assert fetch(f"{web.url}/healthz")[0] == 200
+        for path in ("/readyz", f"/{HELLO}/@v/list", f"/{HELLO}/@v/v1.0.0.zip", f"/{HELLO}/@latest"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                fetch(web.url + path)
+            assert refused.value.code == 503, path
+            body = refused.value.read().decode()
+            assert refused.value.headers["Content-Type"].startswith("text/plain")
+            assert "database" in body and "Traceback" not in body
+        assert proxy.requests == []
+    finally:
+        web.stop()
