@@ -154,16 +154,52 @@ def fetch_version(module: str, version: str) -> ModuleVersion:
 
 def _fetch_and_commit(chain: UpstreamChain, module: str, version: str) -> ModuleVersion:
     with tempfile.TemporaryFile(dir=settings.ATHENS_TMP_DIR) as zip_file:
-
-        def download(upstream: Upstream) -> _Download:
-            zip_file.seek(0)
-            zip_file.truncate()
-            return _download(upstream, module, version, zip_file)
-
-        upstream, fetched = chain.first(
-            recorded(module, version, "version", download, details=_Download.audit_details)
-        )
+        upstream, fetched = _download_from_chain(chain, module, version, zip_file, endpoint="version")
         return _commit(module, version, upstream, fetched)
+
+
+def _download_from_chain(chain: UpstreamChain, module: str, version: str, zip_file, *, endpoint: str):
+    """(upstream, _Download) from the first upstream that has module@version, audited."""
+
+    def download(upstream: Upstream) -> _Download:
+        zip_file.seek(0)
+        zip_file.truncate()
+        return _download(upstream, module, version, zip_file)
+
+    return chain.first(recorded(module, version, endpoint, download, details=_Download.audit_details))
+
+
+def restore_zip(row: ModuleVersion) -> None:
+    """Put back a cached zip that storage lost, if the upstream still has the same bytes.
+
+    The READY row (with its h1 hashes) is the truth: the zip is downloaded again and
+    stored only if its hashes equal the row's. Other bytes mean the version changed
+    upstream since it was cached; they are never served (a `conflict` FetchEvent records
+    it) and the request gets a 502.
+    """
+    module, version = row.module.path, row.version
+    storage = modules_storage()
+    try:
+        with single_flight(f"fetch:{module}@{version}", timeout=settings.ATHENS_FETCH_TIMEOUT):
+            if storage.exists(row.zip_key):
+                return  # restored meanwhile by another process
+            with tempfile.TemporaryFile(dir=settings.ATHENS_TMP_DIR) as zip_file:
+                upstream, fetched = _download_from_chain(upstream_chain(module), module, version, zip_file, endpoint="restore")
+                if (fetched.zip_hash, fetched.mod_hash) != (row.zip_hash, row.mod_hash):
+                    record_fetch(
+                        module=module, version=version, endpoint="restore", upstream=upstream.name,
+                        outcome="conflict", duration_s=0.0,
+                        error=f"upstream now serves {fetched.zip_hash}, the cache held {row.zip_hash}",
+                    )
+                    raise InvalidContent(
+                        f"{module}@{version}: the cached zip is missing from storage and the upstream now "
+                        "serves different bytes"
+                    )
+                fetched.zip_file.seek(0)
+                storage.save(row.zip_key, File(fetched.zip_file))
+    except LockTimeout as exc:
+        raise Timeout(f"{module}@{version}: {exc}") from exc
+    logger.warning("restored missing zip %s from %s", row.zip_key, upstream.name)
 
 
 def _download(upstream: Upstream, module: str, version: str, zip_file) -> _Download:

@@ -22,7 +22,7 @@ from modules.goproxy.request import DownloadRequest, escape_download_path, parse
 from modules.goproxy.versions import is_query
 
 from .. import download_modes, listing, serving
-from ..fetch import ready_version, upstream_chain
+from ..fetch import ready_version, restore_zip, upstream_chain
 from ..models import DownloadModeRule, ModuleVersion
 from ..policy import Denied, Policy
 from ..tasks import fetch_in_background, fetch_through_worker
@@ -150,8 +150,11 @@ def _zip(req: DownloadRequest, record: DownloadRecord):
         try:
             return serving.zip_response(row)
         except OSError:
-            logger.exception("cached zip %s is missing from storage", row.zip_key)
-            raise UpstreamError(f"{req.module}@{req.version}: the cached zip is missing from storage") from None
+            # The row says cached, storage lost the object: fetch the same bytes again.
+            logger.error("cached zip %s is missing from storage; restoring it", row.zip_key)
+            record.message = "cached zip was missing from storage; restored from upstream"
+            restore_zip(row)
+            return serving.zip_response(row)
 
     return _version_artifact(req, record, respond)
 

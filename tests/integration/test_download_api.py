@@ -208,3 +208,39 @@ def test_version_fetched_after_a_transient_error_expires(client, proxy, settings
     proxy.fail(f"/{HELLO}/@v/v1.1.0.zip", 503, times=1)
     assert client.get(f"/{HELLO}/@v/v1.1.0.zip").status_code == 502
     assert client.get(f"/{HELLO}/@v/v1.1.0.zip").status_code == 200
+
+
+def lose_cached_zip(client, storage_dir, version="v1.0.0"):
+    assert client.get(f"/{HELLO}/@v/{version}.zip").status_code == 200
+    (zip_path,) = storage_dir.rglob(f"{version}.zip")
+    zip_path.unlink()
+    return zip_path
+
+
+def test_a_zip_lost_from_storage_is_restored_with_the_same_bytes(client, proxy, isolated_storage):
+    zip_path = lose_cached_zip(client, isolated_storage)
+    response = client.get(f"/{HELLO}/@v/v1.0.0.zip")
+    assert response.status_code == 200
+    assert body_of(response) == proxy.tree.files(HELLO, "v1.0.0").zip_bytes
+    assert zip_path.exists()
+    assert proxy.count(f"/{HELLO}/@v/v1.0.0.zip") == 2
+    assert FetchEvent.objects.get(endpoint="restore").outcome == "ok"
+
+
+def test_a_lost_zip_is_not_replaced_by_different_upstream_bytes(client, proxy, isolated_storage):
+    zip_path = lose_cached_zip(client, isolated_storage)
+    proxy.tree.add_version(HELLO, "v1.0.0", {"go.mod": f"module {HELLO}\n", "hello.go": "package hello // retagged\n"})
+    response = client.get(f"/{HELLO}/@v/v1.0.0.zip")
+    assert response.status_code == 502
+    assert b"different bytes" in response.content
+    assert not zip_path.exists()
+    assert FetchEvent.objects.filter(endpoint="restore", outcome="conflict").count() == 1
+
+
+def test_a_lost_zip_while_the_upstream_is_down_is_a_clear_502(client, proxy, isolated_storage):
+    lose_cached_zip(client, isolated_storage)
+    proxy.stop()
+    response = client.get(f"/{HELLO}/@v/v1.0.0.zip")
+    assert response.status_code == 502
+    assert response["Content-Type"] == TEXT
+    assert DownloadEvent.objects.filter(endpoint="zip", status=502).count() == 1
