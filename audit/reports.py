@@ -622,23 +622,15 @@ def who_downloaded(
             entry[2] = max(entry[2], last)
 
     keys = ("client_addr", "username", "auth", "version")
+    sources = []  # the same grouped rows from whole rolled-up days and from raw edges
     if rollup_q is not None:
-        rows = (
-            rollups.filter(rollup_q, version__in=versions)
-            .values_list(*keys)
-            .annotate(n=Sum("count"), first=Min("first_time"), last=Max("last_time"))
-            .order_by()
-        )
-        for *key, count, first, last in rows:
-            add(tuple(key), count, first, last)
+        sources.append(rollups.filter(rollup_q, version__in=versions).values_list(*keys)
+                       .annotate(n=Sum("count"), first=Min("first_time"), last=Max("last_time")))
     if raw_q is not None:
-        rows = (
-            events.filter(raw_q, version__in=versions)
-            .values_list(*keys)
-            .annotate(n=Count("id"), first=Min("time"), last=Max("time"))
-            .order_by()
-        )
-        for *key, count, first, last in rows:
+        sources.append(events.filter(raw_q, version__in=versions).values_list(*keys)
+                       .annotate(n=Count("id"), first=Min("time"), last=Max("time")))
+    for rows in sources:
+        for *key, count, first, last in rows.order_by():
             add(tuple(key), count, first, last)
     result = [
         ModuleDownloader(addr, user, auth, version, first, last, count)
