@@ -6,6 +6,7 @@ sets DATABASE_URL, CELERY_BROKER_URL and the ATHENS_* variables listed in the RE
 A bad combination fails here, at start-up, with a message saying what to change.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -138,10 +139,56 @@ elif ATHENS_STORAGE == "s3":
             "location": env.str("ATHENS_S3_PREFIX", default=""),
             "file_overwrite": False,
             "querystring_expire": env.int("ATHENS_PRESIGN_SECONDS", default=300),
+            # MinIO and most S3-compatible servers want path-style URLs.
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default=None),
+            # Presigned URLs signed with SigV4, which every S3 region and MinIO accept.
+            "signature_version": env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4"),
+            # Objects read whole (the UI's zip reader) spill to disk beyond this size.
+            "max_memory_size": env.int("AWS_S3_MAX_MEMORY_SIZE", default=16 * 1024 * 1024),
+        },
+    }
+elif ATHENS_STORAGE == "gcs":  # needs `pip install django-storages[google]`
+    _modules_storage = {
+        "BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
+        "OPTIONS": {
+            "bucket_name": env.str("GS_BUCKET_NAME", default="athens"),
+            "location": env.str("ATHENS_S3_PREFIX", default=""),
+            "file_overwrite": False,
+            "expiration": timedelta(seconds=env.int("ATHENS_PRESIGN_SECONDS", default=300)),
+        },
+    }
+elif ATHENS_STORAGE == "azure":  # needs `pip install django-storages[azure]`
+    _modules_storage = {
+        "BACKEND": "storages.backends.azure_storage.AzureStorage",
+        "OPTIONS": {
+            "azure_container": env.str("AZURE_CONTAINER", default="athens"),
+            "account_name": env.str("AZURE_ACCOUNT_NAME", default=None),
+            "account_key": env.str("AZURE_ACCOUNT_KEY", default=None),
+            "connection_string": env.str("AZURE_CONNECTION_STRING", default=None),
+            "location": env.str("ATHENS_S3_PREFIX", default=""),
+            "overwrite_files": False,
+            "expiration_secs": env.int("ATHENS_PRESIGN_SECONDS", default=300),
         },
     }
 else:
-    raise ImproperlyConfigured(f"ATHENS_STORAGE={ATHENS_STORAGE!r}: use 'filesystem' or 's3'")
+    raise ImproperlyConfigured(f"ATHENS_STORAGE={ATHENS_STORAGE!r}: use 'filesystem', 's3', 'gcs' or 'azure'")
+
+# How a cached zip leaves the proxy. `sendfile`: the web server sends it (from a local
+# file by sendfile, from object storage streamed in chunks; never whole in memory).
+# `accel`: an empty answer carrying `X-Accel-Redirect: <ATHENS_ACCEL_PREFIX><key>`, and
+# nginx in front sends the file from its `internal` location over the same directory.
+# `redirect`: a redirect to a presigned object-storage URL valid ATHENS_PRESIGN_SECONDS.
+ZIP_SERVING_MODES = ("sendfile", "accel", "redirect")
+ATHENS_ZIP_SERVING = env.str("ATHENS_ZIP_SERVING", default="sendfile")
+ATHENS_ACCEL_PREFIX = env.str("ATHENS_ACCEL_PREFIX", default="/_athens_storage/")
+if ATHENS_ZIP_SERVING not in ZIP_SERVING_MODES:
+    raise ImproperlyConfigured(f"ATHENS_ZIP_SERVING={ATHENS_ZIP_SERVING!r}: use one of {', '.join(ZIP_SERVING_MODES)}")
+if ATHENS_ZIP_SERVING == "redirect" and ATHENS_STORAGE == "filesystem":
+    raise ImproperlyConfigured("ATHENS_ZIP_SERVING=redirect needs object storage (ATHENS_STORAGE=s3, gcs or azure): files have no presigned URLs")
+if ATHENS_ZIP_SERVING == "accel" and ATHENS_STORAGE != "filesystem":
+    raise ImproperlyConfigured("ATHENS_ZIP_SERVING=accel serves files from the storage directory: use ATHENS_STORAGE=filesystem")
+if not (ATHENS_ACCEL_PREFIX.startswith("/") and ATHENS_ACCEL_PREFIX.endswith("/")):
+    raise ImproperlyConfigured(f"ATHENS_ACCEL_PREFIX={ATHENS_ACCEL_PREFIX!r}: an nginx location, starting and ending with '/'")
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

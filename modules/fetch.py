@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -42,6 +43,11 @@ logger = logging.getLogger(__name__)
 
 def modules_storage():
     return storages["modules"]
+
+
+# What object storage raises when it cannot be reached or refuses us (a missing object
+# is a FileNotFoundError instead). Callers answer 503 rather than a traceback.
+STORAGE_ERRORS = (BotoCoreError, ClientError)
 
 
 def artifact_key(module: str, version: str, ext: str) -> str:

@@ -2,18 +2,15 @@
 
 Content types and error bodies follow the protocol doc: text/plain for lists, go.mod and
 errors (short, first line useful: the go command prints it), application/json for .info,
-application/zip for zips. A zip is handed to the web server as a file object
-(sendfile through wsgi.file_wrapper), never read into Python memory.
+application/zip for zips (zip_delivery.py hands those out).
 """
 
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 
-from .fetch import modules_storage
 from .models import ModuleVersion
 
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
-ZIP = "application/zip"
 
 # Cached versions never change; lists and @latest do.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -43,18 +40,11 @@ def mod_response(row: ModuleVersion) -> HttpResponse:
     return response
 
 
-def zip_response(row: ModuleVersion) -> FileResponse:
-    """Stream the stored zip. Raises FileNotFoundError (or OSError) if the object is gone."""
-    handle = modules_storage().open(row.zip_key, "rb")
-    response = FileResponse(handle, content_type=ZIP)
-    # FileResponse adds an inline Content-Disposition naming the storage key; not useful.
-    del response["Content-Disposition"]
-    response["Content-Length"] = str(row.zip_size)
-    response["Cache-Control"] = IMMUTABLE
-    return response
-
-
 def body_length(response: HttpResponse) -> int:
+    """Bytes the client gets, including those nginx sends for us (X-Accel-Redirect)."""
+    delegated = getattr(response, "delegated_length", None)
+    if delegated is not None:
+        return delegated
     value = response.get("Content-Length")
     if value is not None and value.isdigit():
         return int(value)
@@ -72,5 +62,8 @@ def without_body(response: HttpResponse) -> HttpResponse:
     head = HttpResponse(status=response.status_code)
     for name, value in response.items():
         head[name] = value
-    head["Content-Length"] = str(length)
+    if getattr(response, "delegated_length", None) is None:
+        head["Content-Length"] = str(length)
+    else:  # nginx answers the HEAD itself, from the file
+        head.delegated_length = length
     return head

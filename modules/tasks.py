@@ -5,6 +5,7 @@ READY row and returns at once). Without CELERY_BROKER_URL they run eagerly in th
 calling process.
 """
 
+import logging
 import threading
 
 from celery import shared_task
@@ -13,9 +14,11 @@ from django.conf import settings
 from django.db import connection
 
 from . import negative_cache
-from .fetch import fetch_version, ready_version
+from .fetch import STORAGE_ERRORS, fetch_version, ready_version
 from .models import ModuleVersion
 from .upstreams.errors import Timeout, UpstreamError, error_from_status
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="modules.fetch_version", acks_late=True)
@@ -25,6 +28,9 @@ def fetch_version_task(module: str, version: str) -> dict:
         fetch_version(module, version)
     except UpstreamError as error:
         return {"status": "error", "http_status": error.http_status, "message": error.message}
+    except STORAGE_ERRORS as error:
+        logger.error("module storage failed fetching %s@%s: %s", module, version, error)
+        return {"status": "error", "http_status": 503, "message": "the proxy's module storage is not reachable"}
     return {"status": "ready"}
 
 

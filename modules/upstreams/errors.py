@@ -49,9 +49,17 @@ class InvalidContent(UpstreamError):
     prefix = "invalid upstream content"
 
 
+class StorageUnavailable(UpstreamError):
+    """Our own module storage failed while a worker stored a fetch (not the upstream's
+    fault: 503, so the client retries later)."""
+
+    http_status = 503
+    prefix = "service unavailable"
+
+
 def error_from_status(status: int, message: str) -> UpstreamError:
     """Rebuild an error from a stored (http_status, message), e.g. from the negative cache."""
-    for cls in (NotFound, Timeout, UpstreamError):
+    for cls in (NotFound, Timeout, StorageUnavailable, UpstreamError):
         if cls.http_status == status:
             error = cls(message)
             break

@@ -21,8 +21,8 @@ from modules.goproxy.paths import version_fits_path
 from modules.goproxy.request import DownloadRequest, escape_download_path, parse_download_path
 from modules.goproxy.versions import is_query
 
-from .. import download_modes, listing, serving
-from ..fetch import ready_version, restore_zip, upstream_chain
+from .. import download_modes, listing, serving, zip_delivery
+from ..fetch import STORAGE_ERRORS, ready_version, restore_zip, upstream_chain
 from ..models import DownloadModeRule, ModuleVersion
 from ..policy import Denied, Policy
 from ..tasks import fetch_in_background, fetch_through_worker
@@ -84,6 +84,10 @@ def _answer(request, path: str, record: DownloadRecord):
         logger.exception("database error answering %s", path)
         record.message = "database unavailable"
         return serving.error_response(503, "service unavailable: the proxy's database is not reachable")
+    except STORAGE_ERRORS:
+        logger.exception("storage error answering %s", path)
+        record.message = "storage unavailable"
+        return serving.error_response(503, "service unavailable: the proxy's module storage is not reachable")
 
 
 def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
@@ -148,13 +152,13 @@ def _mod(req: DownloadRequest, record: DownloadRecord):
 def _zip(req: DownloadRequest, record: DownloadRecord):
     def respond(row: ModuleVersion):
         try:
-            return serving.zip_response(row)
+            return zip_delivery.zip_response(row)
         except OSError:
             # The row says cached, storage lost the object: fetch the same bytes again.
             logger.error("cached zip %s is missing from storage; restoring it", row.zip_key)
             record.message = "cached zip was missing from storage; restored from upstream"
             restore_zip(row)
-            return serving.zip_response(row)
+            return zip_delivery.zip_response(row)
 
     return _version_artifact(req, record, respond)
 

@@ -18,6 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
         ("ATHENS_NETWORK_MODE", "sometimes"),
         ("ATHENS_DOWNLOAD_MODE", "eventually"),
         ("ATHENS_STORAGE", "floppy"),
+        ("ATHENS_ZIP_SERVING", "carrier-pigeon"),
+        ("ATHENS_ZIP_SERVING", "redirect"),  # presigned URLs need object storage
+        ("ATHENS_ACCEL_PREFIX", "internal"),
     ],
 )
 def test_bad_setting_fails_at_start_up_naming_the_variable(variable, value):

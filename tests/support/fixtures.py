@@ -26,6 +26,7 @@ import pytest
 
 from tests.support.gocmd import GoEnv, find_go
 from tests.support.gomodules import ProxyTree, standard_fixture
+from tests.support.s3 import S3Server
 from tests.support.upstream import StaticProxyServer
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "go_build_cache",
     "go_env",
     "proxy_tree",
+    "s3_bucket",
+    "s3_server",
     "standard_description",
     "standard_tree",
     "static_upstream",
@@ -135,3 +138,23 @@ def go_env(
     finally:
         for env in envs:
             env.cleanup()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One moto S3 server on 127.0.0.1 for the session; tests get their own buckets."""
+    server = S3Server(tmp_path_factory.mktemp("moto") / "moto.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(settings, s3_server: S3Server, isolated_storage) -> str:
+    """Module storage on S3 for this test (a fresh bucket); returns the bucket name.
+    Depends on isolated_storage so that it replaces, not precedes, the filesystem alias."""
+    bucket = s3_server.bucket()
+    settings.STORAGES = {**settings.STORAGES, "modules": s3_server.storage_settings(bucket)}
+    settings.ATHENS_STORAGE = "s3"
+    return bucket
