@@ -1,7 +1,10 @@
 """End-to-end fixtures: the proxy served by pytest-django's live server, pointed at a
 static upstream on 127.0.0.1, and the real go command pointed at the proxy."""
 
+import os
+
 import pytest
+import redis
 
 
 @pytest.fixture
@@ -20,3 +23,14 @@ def go_through_proxy(go_env, proxy_url):
 def go_direct(go_env, proxy):
     """A GoEnv whose GOPROXY is the upstream itself: the reference answers."""
     return go_env(proxy.url)
+
+
+@pytest.fixture
+def redis_url():
+    """The test Redis database (ATHENS_TEST_REDIS_URL), emptied before and after."""
+    url = os.environ.get("ATHENS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(url)
+    client.ping()
+    client.flushdb()
+    yield url
+    client.flushdb()

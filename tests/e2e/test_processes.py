@@ -2,13 +2,11 @@
 with Redis, and one PostgreSQL shared by all of them."""
 
 import concurrent.futures
-import os
 import socket
 import urllib.error
 import urllib.request
 
 import pytest
-import redis
 
 from audit.models import DownloadEvent, FetchEvent
 from modules.models import ModuleVersion
@@ -17,16 +15,6 @@ from tests.support.processes import CeleryWorker, WebServer, proxy_environment
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HELLO = "mods.example.test/hello"
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("ATHENS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    client = redis.Redis.from_url(url)
-    client.ping()
-    client.flushdb()
-    yield url
-    client.flushdb()
 
 
 @pytest.fixture

@@ -157,6 +157,7 @@ class StaticProxyServer:
         self._records: list[RequestRecord] = []
         self._failures: list[_Failure] = []
         self._delays: list[_Delay] = []
+        self._trickles: list[_Delay] = []
         self._stopping = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
@@ -292,6 +293,14 @@ class StaticProxyServer:
     def clear_delays(self) -> None:
         with self._lock:
             self._delays.clear()
+            self._trickles.clear()
+
+    def trickle(self, pattern: Matcher, seconds: float) -> None:
+        """Send the headers of matching answers at once and spread their bodies over
+        ``seconds`` (a slow download that is visibly in progress: a client that dies
+        meanwhile has received part of the bytes)."""
+        with self._lock:
+            self._trickles.append(_Delay(pattern, seconds))
 
     # ------------------------------------------------------------------ serving
     def _log(self, handler: _Handler, path: str, status: int) -> None:
@@ -380,11 +389,13 @@ class StaticProxyServer:
                        "text/plain; charset=utf-8", head=head)
             return
         self._log(handler, path, 200)
-        self._send(handler, 200, data, _content_type(path), head=head)
+        with self._lock:
+            spread = sum(t.seconds for t in self._trickles if _matches(t.pattern, path))
+        self._send(handler, 200, data, _content_type(path), head=head, spread=spread)
 
     @staticmethod
     def _send(handler: _Handler, status: int, body: bytes, ctype: str, *, head: bool,
-              extra: dict[str, str] | None = None) -> None:
+              extra: dict[str, str] | None = None, spread: float = 0.0) -> None:
         try:
             handler.send_response(status)
             handler.send_header("Content-Type", ctype)
@@ -392,7 +403,16 @@ class StaticProxyServer:
             for k, v in (extra or {}).items():
                 handler.send_header(k, v)
             handler.end_headers()
-            if not head:
+            if head:
+                return
+            if spread <= 0:
                 handler.wfile.write(body)
+                return
+            pieces = 20
+            step = max(1, -(-len(body) // pieces))
+            for start in range(0, len(body), step):
+                handler.wfile.write(body[start:start + step])
+                handler.wfile.flush()
+                time.sleep(spread / pieces)
         except (BrokenPipeError, ConnectionResetError):
             pass
