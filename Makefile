@@ -32,11 +32,13 @@ migrate: venv
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 
 ## Serve the proxy on $(HOST):$(PORT) with gunicorn (never Django's development server).
+## Access log lines come from the app (athens.access, with request ids), not gunicorn;
+## the config module sets up the /metrics directory shared by the workers.
 run: migrate
-	$(VENV)/bin/gunicorn athens_site.wsgi \
+	$(VENV)/bin/gunicorn athens_site.wsgi -c python:athens_site.gunicorn_conf \
 		--bind $(HOST):$(PORT) --workers $(WEB_WORKERS) \
 		--worker-class gthread --threads $(WEB_THREADS) --timeout 120 \
-		--access-logfile - --forwarded-allow-ips 127.0.0.1
+		--forwarded-allow-ips 127.0.0.1
 
 ## A Celery worker that runs fetches (needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0).
 worker: migrate
@@ -50,6 +52,7 @@ beat: migrate
 ## The whole test suite against PostgreSQL and Redis (and Debian's Chromium for tests/browser).
 test: venv-dev
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	test -x /usr/sbin/nginx || command -v nginx >/dev/null || (apt-get update && apt-get install -y nginx)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} ATHENS_TEST_REDIS_URL=$${ATHENS_TEST_REDIS_URL:-$(TEST_REDIS_URL)} \
 		CELERY_BROKER_URL= $(PY) -m pytest $(PYTEST_ARGS)
 

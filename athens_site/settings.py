@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response (static files, errors) gets X-Request-ID and one access-log line.
+    "athens_site.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -134,8 +136,9 @@ elif ATHENS_STORAGE == "s3":
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME", default="athens"),
-            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
-            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            # Empty (as docker-compose may pass it) means AWS's own endpoint.
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
             "location": env.str("ATHENS_S3_PREFIX", default=""),
             "file_overwrite": False,
             "querystring_expire": env.int("ATHENS_PRESIGN_SECONDS", default=300),
@@ -269,6 +272,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = int(ATHENS_FETCH_TIMEOUT) + 60
 CELERY_TASK_SOFT_TIME_LIMIT = int(ATHENS_FETCH_TIMEOUT) + 30
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task whose worker died unacknowledged is redelivered after this long (Redis's
+# default is an hour): just past the longest a fetch may run.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -316,14 +322,47 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging --------------------------------------------------------------------------
+# One line per record on stderr: JSON (for a log collector) or text (for a terminal),
+# each with the request id (athens_site/request_id.py). The access log is the
+# `athens.access` logger, one line per request. Never headers or query strings.
+ATHENS_LOG_FORMAT = env.str("ATHENS_LOG_FORMAT", default="json")
+if ATHENS_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"ATHENS_LOG_FORMAT={ATHENS_LOG_FORMAT!r}: use 'json' or 'text'")
+from pythonjsonlogger.core import RESERVED_ATTRS as _JSON_RESERVED  # noqa: E402
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "athens_site.request_id.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+            # django.request attaches the request object; its repr has the query string.
+            "reserved_attrs": [*_JSON_RESERVED, "request"],
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": ATHENS_LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("ATHENS_LOG_LEVEL", default="INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
+# Celery workers log through the same handler (JSON, request ids) instead of their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Metrics --------------------------------------------------------------------------
+# Prometheus at /metrics (modules/metrics.py). Every process writes its samples to files
+# in this directory, which must be known before prometheus_client is imported: the
+# gunicorn master (athens_site/gunicorn_conf.py) and this file both set it up.
+from athens_site.metrics_dir import configure as _configure_metrics_dir  # noqa: E402
+
+ATHENS_METRICS_DIR = _configure_metrics_dir(VAR_DIR / "metrics")
+# Set: /metrics needs `Authorization: Bearer <token>`. Unset: it answers only loopback.
+ATHENS_METRICS_TOKEN = env.str("ATHENS_METRICS_TOKEN", default="")
 
 # Where the cross-process fetch locks live when the database is not PostgreSQL.
 ATHENS_LOCK_DIR = Path(env.str("ATHENS_LOCK_DIR", default=str(VAR_DIR / "locks")))

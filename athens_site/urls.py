@@ -1,7 +1,7 @@
 """URL routes: the download API at the root, then admin, API and health checks.
 
 Module paths need a dot in their first element, so they never collide with `admin/`,
-`api/`, `healthz` or `readyz`.
+`api/`, `healthz`, `readyz` or `metrics`.
 """
 
 from django.contrib import admin
@@ -12,6 +12,7 @@ from rest_framework.routers import DefaultRouter
 
 from audit import report_views
 from audit.api import DownloadEventViewSet, FetchEventViewSet
+from modules import metrics
 from modules.rules_api import PolicyRuleViewSet
 from modules.views import browse, goproxy, health
 
@@ -27,6 +28,7 @@ admin.site.site_title = "Athens"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     # Before the admin's own URLs, whose catch-all would answer first. Staff only: each
     # view is wrapped in admin.site.admin_view (see audit/report_views.py).
     path("admin/audit/reports/", include((report_views.urlpatterns, "audit_reports"))),

@@ -18,13 +18,13 @@ class _EventFilter(django_filters.FilterSet):
 class DownloadEventFilter(_EventFilter):
     class Meta:
         model = DownloadEvent
-        fields = ["module", "version", "since", "until", "endpoint", "status", "cache", "username"]
+        fields = ["module", "version", "since", "until", "endpoint", "status", "cache", "username", "request_id"]
 
 
 class FetchEventFilter(_EventFilter):
     class Meta:
         model = FetchEvent
-        fields = ["module", "version", "since", "until", "endpoint", "outcome", "upstream"]
+        fields = ["module", "version", "since", "until", "endpoint", "outcome", "upstream", "request_id"]
 
 
 class DownloadEventSerializer(serializers.ModelSerializer):
@@ -32,7 +32,7 @@ class DownloadEventSerializer(serializers.ModelSerializer):
         model = DownloadEvent
         fields = [
             "id", "time", "module", "version", "endpoint", "method", "status", "cache", "bytes_sent",
-            "duration_ms", "client_addr", "username", "auth", "user_agent", "message",
+            "duration_ms", "client_addr", "username", "auth", "user_agent", "message", "request_id",
         ]
 
 
@@ -41,7 +41,7 @@ class FetchEventSerializer(serializers.ModelSerializer):
         model = FetchEvent
         fields = [
             "id", "time", "module", "version", "endpoint", "upstream", "outcome", "bytes",
-            "duration_ms", "zip_hash", "mod_hash", "error", "worker",
+            "duration_ms", "zip_hash", "mod_hash", "error", "worker", "request_id",
         ]
 
 

@@ -74,6 +74,9 @@ class DownloadEvent(AppendOnlyModel):
     message = models.CharField(max_length=512, blank=True, default="")
     # The policy rule that denied the request (`#12 deny github.com/evil/* <v1.4.2`), if any.
     rule = models.CharField(max_length=512, blank=True, default="")
+    # The X-Request-ID of the request (athens_site/request_id.py), also in its log lines.
+    # db_default too: rows inserted by code older than this column still get "".
+    request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [
@@ -112,6 +115,8 @@ class FetchEvent(AppendOnlyModel):
     # Which process did it (`hostname:pid`, or the Celery worker's name): shows whether
     # fetches run in the web servers or in the workers.
     worker = models.CharField(max_length=255, blank=True, default="")
+    # The request id of the download that caused the fetch (passed to the Celery task).
+    request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [

@@ -1,7 +1,11 @@
 """The one place that writes audit rows.
 
 Views call `record_download` once per download API request (in a `finally`, so errors
-are recorded too); the fetch code calls `record_fetch` once per upstream attempt.
+are recorded too); the fetch code calls `record_fetch` once per upstream attempt. Both
+also update the Prometheus metrics (modules/metrics.py), so the numbers there and in
+the audit agree, and stamp the row with the current request id
+(athens_site/request_id.py), which ties a download to the fetch it caused and to the
+log lines of both.
 """
 
 import logging
@@ -12,6 +16,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+
+from athens_site import request_id as request_ids
+from modules import metrics
 
 from .models import DownloadEvent, FetchEvent
 
@@ -79,6 +86,7 @@ def who(request) -> tuple[str, str]:
 
 
 def record_download(request, record: DownloadRecord, *, status: int, bytes_sent: int, duration_s: float) -> None:
+    metrics.observe_download(endpoint=record.endpoint, status=status, cache=record.cache, duration_s=duration_s)
     try:
         username, auth = who(request)
         DownloadEvent.objects.create(
@@ -97,6 +105,7 @@ def record_download(request, record: DownloadRecord, *, status: int, bytes_sent:
             user_agent=clean(request.META.get("HTTP_USER_AGENT", ""), 512),
             message=clean(record.message, 512),
             rule=clean(record.rule, 512),
+            request_id=request_ids.current(),
         )
     except Exception:  # noqa: BLE001 - the answer was computed; do not turn it into a 500
         logger.exception("could not record the download of %s@%s", record.module, record.version)
@@ -115,6 +124,8 @@ def record_fetch(
     mod_hash: str = "",
     error: str = "",
 ) -> None:
+    if endpoint != "evict":  # an eviction is audited as a FetchEvent but fetches nothing
+        metrics.observe_fetch(upstream=upstream, outcome=outcome, duration_s=duration_s)
     FetchEvent.objects.create(
         time=timezone.now(),
         module=module[:1024],
@@ -128,4 +139,5 @@ def record_fetch(
         mod_hash=mod_hash,
         error=error[:4000],
         worker=current_worker(),
+        request_id=request_ids.current(),
     )

@@ -643,7 +643,7 @@ def who_downloaded(
 
 RAW_EVENT_FIELDS = (
     "id", "time", "module", "version", "endpoint", "method", "status", "cache", "bytes_sent",
-    "duration_ms", "client_addr", "username", "auth", "user_agent", "message", "rule",
+    "duration_ms", "client_addr", "username", "auth", "user_agent", "message", "rule", "request_id",
 )
 
 

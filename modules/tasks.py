@@ -2,16 +2,21 @@
 
 Tasks take strings, never model instances, and are idempotent (a second run finds the
 READY row and returns at once). Without CELERY_BROKER_URL they run eagerly in the
-calling process.
+calling process. The request id of the download that asked for a fetch travels with the
+task (a context variable does not cross into a worker or a thread), so the FetchEvent
+and the worker's log lines carry it.
 """
 
 import logging
 import threading
+import time
 
 from celery import shared_task
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from django.db import connection
+
+from athens_site import request_id as request_ids
 
 from . import negative_cache
 from .fetch import STORAGE_ERRORS, fetch_version, ready_version
@@ -20,10 +25,21 @@ from .upstreams.errors import Timeout, UpstreamError, error_from_status
 
 logger = logging.getLogger(__name__)
 
+# How often a request waiting for a worker's fetch also looks for the READY row.
+_POLL_SECONDS = 2.0
+
 
 @shared_task(name="modules.fetch_version", acks_late=True)
-def fetch_version_task(module: str, version: str) -> dict:
-    """Fetch module@version into the cache; report the outcome as plain data."""
+def fetch_version_task(module: str, version: str, request_id: str = "") -> dict:
+    """Fetch module@version into the cache; report the outcome as plain data.
+
+    `request_id` (the download's) is optional: tasks queued by older code still run.
+    """
+    with request_ids.bound(request_id or request_ids.current()):
+        return _fetch_version(module, version)
+
+
+def _fetch_version(module: str, version: str) -> dict:
     try:
         fetch_version(module, version)
     except UpstreamError as error:
@@ -41,11 +57,22 @@ def fetch_through_worker(module: str, version: str) -> ModuleVersion:
     before a task is queued, so probes of missing versions never reach the queue.
     """
     negative_cache.check(module, version)
-    result = fetch_version_task.delay(module, version)
-    try:
-        outcome = result.get(timeout=settings.ATHENS_FETCH_TIMEOUT, disable_sync_subtasks=False)
-    except CeleryTimeout as exc:
-        raise Timeout(f"{module}@{version}: the fetch did not finish in {settings.ATHENS_FETCH_TIMEOUT:.0f}s") from exc
+    result = fetch_version_task.delay(module, version, request_id=request_ids.current())
+    deadline = time.monotonic() + settings.ATHENS_FETCH_TIMEOUT
+    while True:
+        try:
+            outcome = result.get(timeout=min(_POLL_SECONDS, max(deadline - time.monotonic(), 0.01)),
+                                 disable_sync_subtasks=False)
+            break
+        except CeleryTimeout as exc:
+            # Our task may be lost with a killed worker (it comes back only after the
+            # broker's visibility timeout), while another request's fetch completes
+            # the version: the READY row answers us as well as our own result would.
+            row = ready_version(module, version)
+            if row is not None:
+                return row
+            if time.monotonic() >= deadline:
+                raise Timeout(f"{module}@{version}: the fetch did not finish in {settings.ATHENS_FETCH_TIMEOUT:.0f}s") from exc
     if outcome["status"] != "ready":
         raise error_from_status(outcome["http_status"], outcome["message"])
     row = ready_version(module, version)
@@ -60,17 +87,18 @@ def fetch_in_background(module: str, version: str) -> None:
     With a broker the task goes to a worker. Without one (the embedded default) it runs
     in a daemon thread of this process, since "eager" would mean waiting for it.
     """
+    request_id = request_ids.current()
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        fetch_version_task.delay(module, version)
+        fetch_version_task.delay(module, version, request_id=request_id)
         return
     thread = threading.Thread(
-        target=_fetch_in_thread, args=(module, version), name=f"fetch {module}@{version}", daemon=True
+        target=_fetch_in_thread, args=(module, version, request_id), name=f"fetch {module}@{version}", daemon=True
     )
     thread.start()
 
 
-def _fetch_in_thread(module: str, version: str) -> None:
+def _fetch_in_thread(module: str, version: str, request_id: str) -> None:
     try:
-        fetch_version_task(module, version)
+        fetch_version_task(module, version, request_id)
     finally:
         connection.close()  # the thread's own connection; nobody else will close it

@@ -30,3 +30,16 @@ def proxy(settings, static_upstream):
     """Point the proxy at the standard static upstream; return that upstream."""
     settings.ATHENS_UPSTREAM = static_upstream.url
     return static_upstream
+
+
+@pytest.fixture(scope="session", autouse=True)
+def metrics_dir(tmp_path_factory):
+    """This session's Prometheus sample files in a temporary directory, not var/metrics.
+
+    prometheus_client opens its files lazily, at the first sample of each kind, so this
+    is early enough; processes the tests start inherit it unless they are given another.
+    """
+    path = tmp_path_factory.mktemp("metrics")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PROMETHEUS_MULTIPROC_DIR", str(path))
+        yield path

@@ -97,7 +97,8 @@ class WebServer(_Process):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
-            [str(VENV_BIN / "gunicorn"), "athens_site.wsgi", "--bind", f"127.0.0.1:{self.port}",
+            [str(VENV_BIN / "gunicorn"), "athens_site.wsgi", "-c", "python:athens_site.gunicorn_conf",
+             "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
              "--timeout", "120"],
             env, log_path,
