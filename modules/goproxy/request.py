@@ -52,6 +52,8 @@ def parse_download_path(raw_path: str) -> DownloadRequest:
     path = _percent_decode(raw_path)
     _check_clean(path)
     module_part, endpoint, version_part = _split_endpoint(path)
+    if len(module_part) > MAX_MODULE_PATH_LENGTH:
+        raise InvalidRequestError(f"malformed module path {quote(module_part[:40])}...: longer than {MAX_MODULE_PATH_LENGTH} characters")
     try:
         module = unescape_path(module_part)
         version = unescape_version(version_part) if version_part is not None else None
@@ -133,7 +135,16 @@ def _split_endpoint(path: str) -> tuple[str, str, str | None]:
     return module_part, extension, version_part
 
 
+# The proxy's own limits, not Go's (Go sets none): the longest module path and version
+# its database columns hold. Nothing real comes near them; refusing longer ones up front
+# keeps them out of the negative cache and the audit as a plain "not found".
+MAX_MODULE_PATH_LENGTH = 1024
+MAX_VERSION_LENGTH = 255
+
+
 def _check_version(module: str, endpoint: str, version: str) -> None:
+    if len(version) > MAX_VERSION_LENGTH:
+        raise InvalidRequestError(f"{module}@{version[:40]}...: invalid version: longer than {MAX_VERSION_LENGTH} characters")
     if endpoint == "info":
         if version in RESERVED_QUERIES:
             raise InvalidRequestError(

@@ -53,22 +53,13 @@ def download(request, path: str):
 
 
 def _answer(request, path: str, record: DownloadRecord):
-    if path.startswith("sumdb/"):
-        record.endpoint = Endpoint.SUMDB
-        return serving.error_response(404, "not found: this proxy does not proxy checksum databases")
-    try:
-        # Django hands us the decoded path; the parser wants it as sent (percent-encoded)
-        # so that nothing is decoded twice (`%2521` must not become `!`).
-        req = parse_download_path(escape_uri_path(path))
-    except InvalidRequestError as exc:
-        req = None
-        record.message = str(exc)
-    else:
-        record.module, record.endpoint, record.version = req.module, req.endpoint, req.version or ""
+    req = _describe(path, record)
     if request.method not in ("GET", "HEAD"):
         response = serving.error_response(405, "method not allowed: the download API answers GET and HEAD")
         response["Allow"] = "GET, HEAD"
         return response
+    if record.endpoint == Endpoint.SUMDB:
+        return serving.error_response(404, "not found: this proxy does not proxy checksum databases")
     if req is None:
         return serving.error_response(404, f"not found: {record.message}")
     try:
@@ -88,6 +79,22 @@ def _answer(request, path: str, record: DownloadRecord):
         logger.exception("storage error answering %s", path)
         record.message = "storage unavailable"
         return serving.error_response(503, "service unavailable: the proxy's module storage is not reachable")
+
+
+def _describe(path: str, record: DownloadRecord) -> DownloadRequest | None:
+    """Parse the path into the audit record; None (and the reason) when it is invalid."""
+    if path.startswith("sumdb/"):
+        record.endpoint = Endpoint.SUMDB
+        return None
+    try:
+        # Django hands us the decoded path; the parser wants it as sent (percent-encoded)
+        # so that nothing is decoded twice (`%2521` must not become `!`).
+        req = parse_download_path(escape_uri_path(path))
+    except InvalidRequestError as exc:
+        record.message = str(exc)
+        return None
+    record.module, record.endpoint, record.version = req.module, req.endpoint, req.version or ""
+    return req
 
 
 def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):

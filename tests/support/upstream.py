@@ -326,12 +326,12 @@ class StaticProxyServer:
             or any(part in ("", ".", "..") for part in rel.split("/"))
         ):
             return None
-        candidate = (self.root / rel).resolve()
         try:
+            candidate = (self.root / rel).resolve()
             candidate.relative_to(self.root)
-        except ValueError:
+            return candidate if candidate.is_file() else None
+        except (ValueError, OSError):  # outside the root, or a name too long for the OS
             return None
-        return candidate if candidate.is_file() else None
 
     def _handle(self, handler: _Handler, *, head: bool, allowed: bool = True) -> None:
         raw = handler.path
