@@ -364,6 +364,13 @@ ATHENS_METRICS_DIR = _configure_metrics_dir(VAR_DIR / "metrics")
 # Set: /metrics needs `Authorization: Bearer <token>`. Unset: it answers only loopback.
 ATHENS_METRICS_TOKEN = env.str("ATHENS_METRICS_TOKEN", default="")
 
+# Download events of concurrent requests written in one multi-row INSERT per batch, each
+# request still answered only after its row is committed (audit/group_commit.py).
+ATHENS_AUDIT_GROUP_COMMIT = env.bool("ATHENS_AUDIT_GROUP_COMMIT", default=True)
+# Policy rules and cached-version rows kept in memory per process, dropped on PostgreSQL
+# notifications (modules/hot_cache.py). Only on PostgreSQL; off: read them every request.
+ATHENS_HOT_CACHE = env.bool("ATHENS_HOT_CACHE", default=True)
+
 # Where the cross-process fetch locks live when the database is not PostgreSQL.
 ATHENS_LOCK_DIR = Path(env.str("ATHENS_LOCK_DIR", default=str(VAR_DIR / "locks")))
 # Where zips are streamed while they are validated, before they go to storage.

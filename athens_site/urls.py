@@ -41,8 +41,9 @@ urlpatterns = [
     # The cache browser: `/` and everything under `modules/`, which is no module path
     # (no dot in its first element), so the download API below never sees these URLs.
     path("", include((browse.urlpatterns, "browse"))),
-    re_path(r"(?s)^(?P<path>sumdb/.*)\Z", goproxy.download, name="sumdb"),
+    re_path(r"^(?P<path>sumdb/[\s\S]*)\Z", goproxy.download, name="sumdb"),
     # Anything with an `/@` element is the download API's to answer (in text/plain, for
-    # the go command), also the malformed (`/@v`, `/@latest/`, a newline in the path).
-    re_path(r"(?s)^(?P<path>.+/@.*)\Z", goproxy.download, name="download"),
+    # the go command), also the malformed (`/@v`, `/@latest/`, a newline in the path:
+    # `[\s\S]`, since Django cannot reverse an inline `(?s)`).
+    re_path(r"^(?P<path>[\s\S]+/@[\s\S]*)\Z", goproxy.download, name="download"),
 ]

@@ -20,6 +20,7 @@ from rest_framework.authtoken.models import Token
 from athens_site import request_id as request_ids
 from modules import metrics
 
+from . import group_commit
 from .models import DownloadEvent, FetchEvent
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def record_download(request, record: DownloadRecord, *, status: int, bytes_sent:
     metrics.observe_download(endpoint=record.endpoint, status=status, cache=record.cache, duration_s=duration_s)
     try:
         username, auth = who(request)
-        DownloadEvent.objects.create(
+        event = DownloadEvent(
             time=timezone.now(),
             module=clean(record.module, 1024),
             version=clean(record.version, 255),
@@ -107,6 +108,10 @@ def record_download(request, record: DownloadRecord, *, status: int, bytes_sent:
             rule=clean(record.rule, 512),
             request_id=request_ids.current(),
         )
+        if settings.ATHENS_AUDIT_GROUP_COMMIT:
+            group_commit.save(event)  # committed with other requests' rows, before we answer
+        else:
+            event.save()
     except Exception:  # noqa: BLE001 - the answer was computed; do not turn it into a 500
         logger.exception("could not record the download of %s@%s", record.module, record.version)
 

@@ -30,7 +30,7 @@ from modules.goproxy.paths import escape_path, escape_version
 from modules.goproxy.patterns import match_prefix_patterns
 from modules.goproxy.zipcheck import validate_zip
 
-from . import negative_cache
+from . import hot_cache, negative_cache
 from .locks import LockTimeout, single_flight
 from .models import Module, ModuleVersion
 from .upstreams.base import Upstream, VersionInfo
@@ -83,6 +83,11 @@ def upstream_chain(module: str) -> UpstreamChain:
 
 
 def ready_version(module: str, version: str) -> ModuleVersion | None:
+    """The READY row of module@version, or None (hits are kept in memory: hot_cache)."""
+    return hot_cache.ready_row(module, version, lambda: _load_ready_version(module, version))
+
+
+def _load_ready_version(module: str, version: str) -> ModuleVersion | None:
     return (
         ModuleVersion.objects.select_related("module")
         .filter(module__path=module, version=version, state=ModuleVersion.State.READY)

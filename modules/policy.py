@@ -14,8 +14,8 @@ With no matching rule, ATHENS_POLICY decides: `denylist` allows, `allowlist` den
 An allow rule with `min_age_days` (quarantine) denies versions released fewer than that
 many days ago; the release time is the `.info` Time.
 
-Rules are read from the database once per request, so a change applies to the next
-request in every process; nothing is cached between requests.
+Rules are kept in memory per process and dropped the moment PostgreSQL notifies a change
+(modules/hot_cache.py), so a change applies within milliseconds in every process.
 """
 
 from dataclasses import dataclass
@@ -23,12 +23,12 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from modules.goproxy.constraints import parse_constraint, pattern_specificity
 from modules.goproxy.patterns import match_prefix_patterns
 
+from . import hot_cache
 from .models import PolicyRule
 
 Action = PolicyRule.Action
@@ -76,8 +76,13 @@ class _Compiled:
 
 
 def active_rules() -> list[PolicyRule]:
+    """The enabled rules that have not expired (read through the per-process cache)."""
     now = timezone.now()
-    return list(PolicyRule.objects.filter(enabled=True).filter(Q(expires__isnull=True) | Q(expires__gt=now)))
+    return [rule for rule in hot_cache.policy_rules(_enabled_rules) if rule.expires is None or rule.expires > now]
+
+
+def _enabled_rules() -> list[PolicyRule]:
+    return list(PolicyRule.objects.filter(enabled=True))
 
 
 TimeOf = Callable[[str], datetime | None]

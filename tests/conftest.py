@@ -21,6 +21,12 @@ def isolated_storage(settings, tmp_path):
         },
     }
     settings.ATHENS_LOCK_DIR = tmp_path / "locks"
+    # In-process tests run inside a transaction that is rolled back: rows written by
+    # another connection would outlive the test, and PostgreSQL never delivers the
+    # notifications of a rolled-back change. tests/integration/test_hot_paths.py turns
+    # both on in transactional tests; the process tests (tests/e2e) run with them on.
+    settings.ATHENS_AUDIT_GROUP_COMMIT = False
+    settings.ATHENS_HOT_CACHE = False
     settings.ATHENS_NETWORK_MODE = "fallback"
     return tmp_path / "storage"
 
@@ -43,3 +49,15 @@ def metrics_dir(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PROMETHEUS_MULTIPROC_DIR", str(path))
         yield path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_background_threads(django_db_setup):
+    """The cache listener and the audit writer hold database connections of their own:
+    close them before pytest-django drops the test database."""
+    yield
+    from audit import group_commit
+    from modules import hot_cache
+
+    hot_cache.stop()
+    group_commit.stop()
