@@ -58,7 +58,6 @@ import re
 import resource
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -370,13 +369,9 @@ class Server:
         return [self.pid, *children_of(self.pid)]
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(30)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+        from tests.support.processes import stop_process
+
+        stop_process(self.popen, timeout=30)
         self._log.close()
 
 

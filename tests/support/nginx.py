@@ -19,7 +19,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support.processes import REPO, free_port
+from tests.support.processes import REPO, free_port, stop_process
 
 TEMPLATE = REPO / "athens_site" / "deploy" / "nginx.conf.template"
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
@@ -124,11 +124,5 @@ http {{
         raise AssertionError(f"nginx not listening in {timeout}s:\n{self.log()}")
 
     def stop(self, timeout: float = 10) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()  # SIGTERM: fast shutdown
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+        stop_process(self.popen, timeout=timeout)  # SIGTERM: nginx's fast shutdown
         self._output.close()

@@ -29,6 +29,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_process(popen: subprocess.Popen, *, sig=signal.SIGTERM, timeout: float = 15) -> None:
+    """Ask a process to stop with `sig`; SIGKILL it if it has not exited in `timeout`."""
+    if popen.poll() is None:
+        popen.send_signal(sig)
+        try:
+            popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait()
+
+
 def test_database_url() -> str:
     """DATABASE_URL of the database this test session uses (pytest-django's test_ copy)."""
     s = connection.settings_dict
@@ -80,13 +91,7 @@ class _Process:
         raise AssertionError(f"{what} not ready in {timeout}s:\n{self.log()}")
 
     def stop(self, sig=signal.SIGTERM, timeout: float = 15) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(sig)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+        stop_process(self.popen, sig=sig, timeout=timeout)
         self._log.close()
 
 

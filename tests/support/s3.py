@@ -16,7 +16,7 @@ from pathlib import Path
 
 import boto3
 
-from tests.support.processes import free_port
+from tests.support.processes import free_port, stop_process
 
 VENV_BIN = Path(sys.executable).parent
 # moto accepts any credentials; they only have to be present and consistent.
@@ -85,11 +85,5 @@ class S3Server:
         }
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+        stop_process(self.popen, timeout=10)
         self._log.close()
