@@ -66,9 +66,10 @@ class RequestIdMiddleware:
 
     def __init__(self, get_response):
         from audit.recorder import clean, client_address
+        from modules.serving import declared_length
 
         self.get_response = get_response
-        self._clean, self._client_address = clean, client_address
+        self._clean, self._client_address, self._declared_length = clean, client_address, declared_length
 
     def __call__(self, request):
         request_id = request.request_id = accept(request.META.get("HTTP_X_REQUEST_ID"))
@@ -86,10 +87,7 @@ class RequestIdMiddleware:
         """Method, path (never the query string or headers), status, time to the
         response (a streamed body is still being sent), bytes when known, client."""
         status = response.status_code if response is not None else 500
-        length = response.get("Content-Length") if response is not None else None
-        size = int(length) if length and length.isdigit() else None
-        # Sent by nginx for us (X-Accel-Redirect), see modules/serving.py.
-        size = getattr(response, "delegated_length", None) or size
+        size = self._declared_length(response) if response is not None else None
         if request.method == "HEAD":
             size = 0  # Content-Length describes the GET body; none was sent
         method, path = self._clean(request.method, 16), self._clean(request.path, 2048)

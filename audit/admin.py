@@ -6,26 +6,19 @@ the admin's home page and from both event lists.
 
 from django.contrib import admin
 
+from modules.admin import AppendOnlyAdmin
+
 from .models import DownloadEvent, FetchEvent
 
 # The admin's home page gets an "Audit reports" box above the applications.
 admin.site.index_template = "admin/audit/reports/admin_index.html"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(AppendOnlyAdmin):
     date_hierarchy = "time"
     # The event lists carry "Reports" and "Who downloaded…" buttons.
     change_list_template = "admin/audit/reports/change_list.html"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DownloadEvent)

@@ -80,6 +80,10 @@ def who(request) -> tuple[str, str]:
         if token is None or not token.user.is_active:
             return "", "bad-token"
         return token.user.get_username(), "token"
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        # No session, so anonymous: skip loading the lazy user (the go command never
+        # sends a cookie, and this runs on every download request).
+        return "", ""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return user.get_username(), "session"

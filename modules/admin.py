@@ -40,6 +40,13 @@ class ViewOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class AppendOnlyAdmin(ViewOnlyAdmin):
+    """Records of what happened (audit events, rule history): not even deleted by hand."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ModuleVersionInline(admin.TabularInline):
     model = ModuleVersion
     fields = ["version", "state", "time", "zip_size", "zip_hash", "fetched_at"]
@@ -258,7 +265,7 @@ def describe_change(change: PolicyRuleChange) -> str:
 
 
 @admin.register(PolicyRuleChange)
-class PolicyRuleChangeAdmin(admin.ModelAdmin):
+class PolicyRuleChangeAdmin(AppendOnlyAdmin):
     """The history of the rules: append-only, never edited, kept after a rule is deleted."""
 
     list_display = ["changed_at", "rule", "kind", "changed_by", "summary"]
@@ -270,15 +277,6 @@ class PolicyRuleChangeAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         rule_exists = Exists(PolicyRule.objects.filter(pk=OuterRef("rule_id")))
         return super().get_queryset(request).annotate(rule_exists=rule_exists)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Rule", ordering="rule_id")
     def rule(self, obj):

@@ -32,7 +32,7 @@ from django.db import connection
 logger = logging.getLogger(__name__)
 
 CHANNEL = "athens_cache"
-MAX_ROWS = 20_000
+MAX_ENTRIES = 20_000
 # go.mod files are small; a rare huge one is not worth keeping in every process.
 MAX_ROW_BYTES = 256 * 1024
 
@@ -122,55 +122,48 @@ def stop() -> None:
         _listener_pid = 0
 
 
-_rules: tuple[int, list] | None = None
-_rows: OrderedDict = OrderedDict()
-_rows_lock = threading.Lock()
-_rows_generation = -1
+# Everything this process keeps: ("rules",) and ("row", module, version) entries, valid
+# for one generation of the listener. One lock, one generation check for all of them.
+_entries: OrderedDict = OrderedDict()
+_entries_lock = threading.Lock()
+_entries_generation = -1
 
 
 def _clear() -> None:
-    global _rules
-    _rules = None
-    with _rows_lock:
-        _rows.clear()
+    with _entries_lock:
+        _entries.clear()
 
 
-def policy_rules(load: Callable[[], list[T]]) -> list[T]:
-    """The enabled policy rules, from memory while no rule changed."""
-    global _rules
+def _cached(key: tuple, load: Callable[[], T], keep: Callable[[T], bool]) -> T:
+    """`load()` once per generation: from memory while no notification came, else from
+    the database (kept if `keep(value)` and no notification arrived during the load)."""
+    global _entries_generation
     listener = _live_listener()
     if listener is None:
         return load()
     generation = listener.generation
-    cached = _rules
-    if cached is not None and cached[0] == generation:
-        return cached[1]
-    rules = load()
-    _rules = (generation, rules)
-    return rules
+    with _entries_lock:
+        if _entries_generation != generation:
+            _entries.clear()
+            _entries_generation = generation
+        if key in _entries:
+            _entries.move_to_end(key)
+            return _entries[key]
+    value = load()
+    if keep(value):
+        with _entries_lock:
+            if _entries_generation == generation and listener.generation == generation:
+                _entries[key] = value
+                if len(_entries) > MAX_ENTRIES:
+                    _entries.popitem(last=False)
+    return value
+
+
+def policy_rules(load: Callable[[], list[T]]) -> list[T]:
+    """The enabled policy rules (as `load` returns them), from memory while no rule changed."""
+    return _cached(("rules",), load, keep=lambda rules: True)
 
 
 def ready_row(module: str, version: str, load: Callable[[], T | None]) -> T | None:
     """The READY row of module@version (or None), from memory once seen."""
-    global _rows_generation
-    listener = _live_listener()
-    if listener is None:
-        return load()
-    generation = listener.generation
-    key = (module, version)
-    with _rows_lock:
-        if _rows_generation != generation:
-            _rows.clear()
-            _rows_generation = generation
-        row = _rows.get(key)
-        if row is not None:
-            _rows.move_to_end(key)
-            return row
-    row = load()
-    if row is not None and len(row.go_mod) <= MAX_ROW_BYTES:
-        with _rows_lock:
-            if _rows_generation == generation and listener.generation == generation:
-                _rows[key] = row
-                if len(_rows) > MAX_ROWS:
-                    _rows.popitem(last=False)
-    return row
+    return _cached(("row", module, version), load, keep=lambda row: row is not None and len(row.go_mod) <= MAX_ROW_BYTES)

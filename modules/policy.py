@@ -77,12 +77,23 @@ class _Compiled:
 
 def active_rules() -> list[PolicyRule]:
     """The enabled rules that have not expired (read through the per-process cache)."""
+    return [compiled.rule for compiled in _active_compiled()]
+
+
+def _active_compiled() -> list[_Compiled]:
+    # Expiry is a matter of time, not of a change to the table: checked on every call.
     now = timezone.now()
-    return [rule for rule in hot_cache.policy_rules(_enabled_rules) if rule.expires is None or rule.expires > now]
+    enabled = hot_cache.policy_rules(_compiled_enabled_rules)
+    return [compiled for compiled in enabled if compiled.rule.expires is None or compiled.rule.expires > now]
 
 
-def _enabled_rules() -> list[PolicyRule]:
-    return list(PolicyRule.objects.filter(enabled=True))
+def _compiled_enabled_rules() -> list[_Compiled]:
+    """Loaded and compiled once per change of the rules, not once per request."""
+    return _compile(PolicyRule.objects.filter(enabled=True))
+
+
+def _compile(rules: Iterable[PolicyRule]) -> list[_Compiled]:
+    return [_Compiled(rule, parse_constraint(rule.versions)) for rule in rules]
 
 
 TimeOf = Callable[[str], datetime | None]
@@ -92,8 +103,7 @@ class Policy:
     """The rules in force for one request."""
 
     def __init__(self, rules: Iterable[PolicyRule] | None = None):
-        rules = active_rules() if rules is None else rules
-        self._rules = [_Compiled(rule, parse_constraint(rule.versions)) for rule in rules]
+        self._rules = _active_compiled() if rules is None else _compile(rules)
 
     @property
     def allows_everything(self) -> bool:

@@ -40,14 +40,21 @@ def mod_response(row: ModuleVersion) -> HttpResponse:
     return response
 
 
-def body_length(response: HttpResponse) -> int:
-    """Bytes the client gets, including those nginx sends for us (X-Accel-Redirect)."""
+def declared_length(response: HttpResponse) -> int | None:
+    """The body's length as the response states it: the bytes nginx sends for us
+    (X-Accel-Redirect), else Content-Length; None when it states none."""
     delegated = getattr(response, "delegated_length", None)
     if delegated is not None:
         return delegated
     value = response.get("Content-Length")
-    if value is not None and value.isdigit():
-        return int(value)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def body_length(response: HttpResponse) -> int:
+    """Bytes the client gets, including those nginx sends for us (X-Accel-Redirect)."""
+    length = declared_length(response)
+    if length is not None:
+        return length
     return 0 if response.streaming else len(response.content)
 
 

@@ -61,8 +61,7 @@ def _send(row: ModuleVersion) -> HttpResponse:
 
 
 def _accel(row: ModuleVersion) -> HttpResponse:
-    if not modules_storage().exists(row.zip_key):
-        raise FileNotFoundError(row.zip_key)
+    _require(modules_storage(), row.zip_key)
     response = HttpResponse(content_type=ZIP)
     response["X-Accel-Redirect"] = settings.ATHENS_ACCEL_PREFIX + quote(row.zip_key, safe="/!@+~")
     # The body is nginx's to send; the audit still counts the bytes the client gets.
@@ -72,12 +71,18 @@ def _accel(row: ModuleVersion) -> HttpResponse:
 
 def _presigned_redirect(row: ModuleVersion) -> HttpResponse:
     storage = modules_storage()
-    if not storage.exists(row.zip_key):
-        raise FileNotFoundError(row.zip_key)
+    _require(storage, row.zip_key)
     response = HttpResponseRedirect(storage.url(row.zip_key))
     # The URL expires: clients and caches must not keep the redirect itself.
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _require(storage, key: str) -> None:
+    """Someone else will read the object (nginx, the client): make sure it is there, so
+    that a lost one is restored instead of becoming their 404."""
+    if not storage.exists(key):
+        raise FileNotFoundError(key)
 
 
 def _s3_object(storage, key: str):

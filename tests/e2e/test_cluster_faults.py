@@ -17,6 +17,7 @@ from audit.models import DownloadEvent, FetchEvent
 from modules.fetch import artifact_key
 from modules.models import ModuleVersion
 from tests.support.processes import CeleryWorker, WebServer, proxy_environment
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -113,10 +114,7 @@ def test_a_worker_killed_mid_download_leaves_nothing_partial_and_the_fetch_compl
     proxy.trickle(".zip", 8.0)  # the zip arrives slowly, in pieces
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(get, url)
-        deadline = time.monotonic() + 60
-        while proxy.count(f"/{HELLO}/@v/v1.1.0.zip") == 0:
-            assert time.monotonic() < deadline, group.logs()
-            time.sleep(0.05)
+        eventually(lambda: proxy.count(f"/{HELLO}/@v/v1.1.0.zip") > 0, within=60, what=group.logs)
         time.sleep(1.5)  # part of the zip has been received by the worker
         group.workers[0].stop(sig=signal.SIGKILL)
         assert group.workers[0].popen.returncode == -signal.SIGKILL

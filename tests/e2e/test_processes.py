@@ -3,7 +3,6 @@ with Redis, and one PostgreSQL shared by all of them."""
 
 import concurrent.futures
 import socket
-import time
 import urllib.error
 import urllib.request
 
@@ -12,6 +11,7 @@ import pytest
 from audit.models import DownloadEvent, FetchEvent
 from modules.models import ModuleVersion
 from tests.support.processes import CeleryWorker, WebServer, proxy_environment
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,6 +79,7 @@ def test_rule_changes_reach_every_web_process_within_moments(deployment):
     url = f"{web.url}/{HELLO}/@v/v1.0.0.info"
     assert all(status(url) == 200 for _ in range(8))  # both processes have cached the rules
     rule = PolicyRule.objects.create(pattern=HELLO, action="deny", reason="stop")
+    # Notifications arrive asynchronously: milliseconds after the commit, not at once.
     eventually(lambda: status(url) == 403)
     assert [status(url) for _ in range(8)] == [403] * 8
     rule.delete()
@@ -91,14 +92,6 @@ def status(url: str) -> int:
         return fetch(url)[0]
     except urllib.error.HTTPError as error:
         return error.code
-
-
-def eventually(condition, within: float = 2.0) -> None:
-    """Notifications arrive asynchronously: milliseconds after the commit, not at once."""
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {within}s"
-        time.sleep(0.01)
 
 
 def test_database_down_readyz_fails_and_the_download_api_answers_503(tmp_path, proxy, isolated_storage, settings):

@@ -60,6 +60,15 @@ def test_fetch_event_records_the_upstream_attempt_and_hashes(client, proxy):
     assert event.worker
 
 
+def test_a_logged_in_user_is_recorded_and_anonymous_requests_are_anonymous(client, proxy, staff):
+    client.get(f"/{HELLO}/@v/list")
+    client.force_login(staff)
+    client.get(f"/{HELLO}/@v/list")
+    assert list(DownloadEvent.objects.order_by("id").values_list("username", "auth")) == [
+        ("", ""), ("auditor", "session"),
+    ]
+
+
 def test_token_user_is_recorded_but_not_the_token(client, proxy, staff):
     token = Token.objects.create(user=staff)
     client.get(f"/{HELLO}/@v/list", HTTP_AUTHORIZATION=f"Token {token.key}")

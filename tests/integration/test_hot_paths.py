@@ -5,7 +5,6 @@ rules and version rows kept in memory until PostgreSQL says they changed
 
 import concurrent.futures
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -18,6 +17,7 @@ from audit.models import DownloadEvent
 from modules import hot_cache
 from modules.fetch import ready_version
 from modules.models import ModuleVersion, PolicyRule
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,13 +30,6 @@ def hot(settings):
     settings.ATHENS_HOT_CACHE = True
     eventually(lambda: hot_cache._live_listener() is not None)  # noqa: SLF001 - wait for LISTEN
     return settings
-
-
-def eventually(condition, within: float = 2.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {within}s"
-        time.sleep(0.005)
 
 
 def tables_read(client, url) -> set[str]:

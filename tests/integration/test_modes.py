@@ -2,12 +2,12 @@
 ATHENS_DOWNLOAD_MODE (sync/async/redirect/async_redirect/none), globally and per module."""
 
 import json
-import time
 
 import pytest
 
 from audit.models import DownloadEvent, FetchEvent
 from modules.models import DownloadModeRule, ModuleVersion
+from tests.support.waiting import eventually
 
 HOST = "mods.example.test"
 HELLO = f"{HOST}/hello"
@@ -18,12 +18,8 @@ def body_of(response) -> bytes:
 
 
 def wait_until_cached(module, version, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ModuleVersion.objects.filter(module__path=module, version=version).exists():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{module}@{version} was not cached in {timeout}s")
+    eventually(lambda: ModuleVersion.objects.filter(module__path=module, version=version).exists(),
+               within=timeout, what=f"{module}@{version} cached", pause=0.05)
 
 
 # --- network modes ---------------------------------------------------------------------
@@ -199,10 +195,8 @@ def test_each_download_mode_with_the_upstream_down(client, proxy, settings, mode
     assert client.get(f"/{HELLO}/@v/v1.0.0.zip").status_code == 200  # cached: always served
     assert client.get(f"/{HELLO}/@v/v1.1.0.zip").status_code == DOWN_EXPECTATIONS[mode]
     if mode.startswith("async"):
-        deadline = time.monotonic() + 30
-        while not FetchEvent.objects.filter(version="v1.1.0", outcome="error").exists():
-            assert time.monotonic() < deadline, "the background fetch was never attempted"
-            time.sleep(0.05)
+        eventually(lambda: FetchEvent.objects.filter(version="v1.1.0", outcome="error").exists(),
+                   within=30, what="the background fetch attempted", pause=0.05)
     assert not ModuleVersion.objects.filter(version="v1.1.0").exists()
 
 
