@@ -112,6 +112,9 @@ class FetchEvent(AppendOnlyModel):
     zip_hash = models.CharField(max_length=64, blank=True, default="")
     mod_hash = models.CharField(max_length=64, blank=True, default="")
     error = models.TextField(blank=True, default="")
+    # What a successful fetch found that the go command tolerates (one `code: message`
+    # a line): a legacy .mod, vendored files, VCS directories in the zip.
+    notices = models.TextField(blank=True, default="", db_default="")
     # Which process did it (`hostname:pid`, or the Celery worker's name): shows whether
     # fetches run in the web servers or in the workers.
     worker = models.CharField(max_length=255, blank=True, default="")

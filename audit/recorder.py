@@ -132,6 +132,7 @@ def record_fetch(
     zip_hash: str = "",
     mod_hash: str = "",
     error: str = "",
+    notices: str = "",
 ) -> None:
     if endpoint != "evict":  # an eviction is audited as a FetchEvent but fetches nothing
         metrics.observe_fetch(upstream=upstream, outcome=outcome, duration_s=duration_s)
@@ -147,6 +148,7 @@ def record_fetch(
         zip_hash=zip_hash,
         mod_hash=mod_hash,
         error=error[:4000],
+        notices=notices[:4000],
         worker=current_worker(),
         request_id=request_ids.current(),
     )

@@ -70,11 +70,12 @@ class VersionRow:
     kind: str  # "release" | "prerelease" | "pseudo"
     retracted: str | None  # None: not retracted; else the rationale ("" if none given)
     fetched_at: datetime
-    time: datetime
+    time: datetime | None  # None: the upstream's .info has no Time
     zip_size: int
     downloads: int  # served download API requests for this version, last 30 days
     allowed: bool
     policy_reason: str
+    notices: tuple[str, ...] = ()  # notice codes (goproxy.zipcheck), for badges
 
 
 @dataclass(frozen=True)
@@ -379,7 +380,7 @@ def module_detail(path: str) -> "ModuleDetail | None":
         .order_by().values_list("version").annotate(n=Count("id"))
     )
     policy = Policy()
-    times = {row.version: row.time for row in state.rows}
+    times = {row.version: row.release_time for row in state.rows}
     rows = []
     for row in state.rows:
         decision = policy.decide(path, row.version, times.get)
@@ -388,6 +389,7 @@ def module_detail(path: str) -> "ModuleDetail | None":
             retracted=_retraction(row.version, state.latest_go_mod),
             fetched_at=row.fetched_at, time=row.time, zip_size=row.zip_size,
             downloads=downloads.get(row.version, 0), allowed=decision.allowed, policy_reason=decision.why,
+            notices=tuple(row.notice_codes),
         ))
     return ModuleDetail(
         path=path, latest=state.latest,
@@ -408,7 +410,7 @@ def version_detail(path: str, version: str, *, readme_base_url: str | None = Non
     state = _module_state(path)
     go_mod_bytes = bytes(row.go_mod)
     go_mod = parse_go_mod(go_mod_bytes)
-    decision = Policy().decide(path, version, lambda v: row.time if v == version else None)
+    decision = Policy().decide(path, version, lambda v: row.release_time if v == version else None)
 
     files: list[ZipEntryInfo] = []
     license_path = license_name = readme_path = readme_html = zip_error = None

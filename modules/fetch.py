@@ -1,10 +1,12 @@
 """The one place that fetches, validates, stores and commits a module version.
 
 A fetch downloads .info, .mod and .zip from the first upstream that has them (GOPROXY
-semantics), streams the zip to a temporary file under a size cap, checks it against the
-module zip rules and the .mod (the go command itself never compares the two), computes
-both h1 hashes, writes the three objects to
-storage and only then commits a READY ModuleVersion row: the row is the commit marker.
+semantics), streams the zip to a temporary file under a size cap, checks what the go
+command checks when it downloads and extracts (goproxy.zipcheck, goproxy.revinfo),
+records as notices what it tolerates (a .mod that is not the zip's go.mod, files the
+go command would not have put in a zip), computes both h1 hashes, writes the three
+objects to storage exactly as the upstream sent them and only then commits a READY
+ModuleVersion row: the row is the commit marker.
 At most one process fetches a given module@version at a time (single flight); the others
 wait for it and then read its row.
 """
@@ -28,7 +30,7 @@ from modules.goproxy.dirhash import hash_go_mod
 from modules.goproxy.errors import InvalidZipError
 from modules.goproxy.paths import escape_path, escape_version
 from modules.goproxy.patterns import match_prefix_patterns
-from modules.goproxy.zipcheck import validate_zip
+from modules.goproxy.zipcheck import Notice, validate_zip
 
 from . import hot_cache, negative_cache
 from .locks import LockTimeout, single_flight
@@ -127,12 +129,14 @@ class _Download:
     zip_size: int
     zip_hash: str
     mod_hash: str
+    notices: tuple[Notice, ...] = ()
 
     def audit_details(self) -> dict:
         return {
             "bytes": self.zip_size + len(self.go_mod) + len(self.info.raw),
             "zip_hash": self.zip_hash,
             "mod_hash": self.mod_hash,
+            "notices": "\n".join(f"{notice.code}: {notice.message}" for notice in self.notices),
         }
 
 
@@ -220,22 +224,26 @@ def _download(upstream: Upstream, module: str, version: str, zip_file) -> _Downl
         max_zip_bytes=settings.ATHENS_MAX_ZIP_BYTES, max_mod_bytes=settings.ATHENS_MAX_GOMOD_BYTES,
     )
     if info.version != version:
-        raise InvalidContent(f"{upstream.name}: {module}@{version}.info names version {info.version}")
+        # proxy.go Stat: "proxy returned info for version X instead of requested version".
+        raise InvalidContent(
+            f"{upstream.name}: {module}@{version}.info: proxy returned info for version {info.version} "
+            "instead of requested version"
+        )
     zip_file.flush()
     zip_file.seek(0)
     try:
-        # strict: also the rules the go command follows when it creates zips (no vendored
-        # packages, VCS directories or symlinks), as the protocol doc asks of a proxy.
+        # What the go command's download and Unzip enforce; the rules only its zip
+        # creation follows, and a .mod unlike the zip's go.mod, come back as notices.
         summary = validate_zip(
             zip_file, module, version,
             max_zip_size=settings.ATHENS_MAX_ZIP_BYTES, max_go_mod_size=settings.ATHENS_MAX_GOMOD_BYTES,
-            expected_go_mod=go_mod, strict=True,
+            expected_go_mod=go_mod,
         )
     except InvalidZipError as exc:
         raise InvalidContent(f"{upstream.name}: {module}@{version}.zip: {exc}") from exc
     return _Download(
         info=info, go_mod=go_mod, zip_file=zip_file, zip_size=zip_size,
-        zip_hash=summary.zip_hash, mod_hash=hash_go_mod(go_mod),
+        zip_hash=summary.zip_hash, mod_hash=hash_go_mod(go_mod), notices=summary.notices,
     )
 
 
@@ -264,6 +272,7 @@ def _commit(module: str, version: str, upstream: Upstream, fetched: _Download) -
                 version=version,
                 info=fetched.info.raw.decode(),
                 time=fetched.info.time,
+                notices=[notice.as_dict() for notice in fetched.notices],
                 go_mod=fetched.go_mod,
                 zip_key=zip_key,
                 zip_size=fetched.zip_size,

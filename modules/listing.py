@@ -7,11 +7,11 @@ answer plus the cache (a build that worked yesterday keeps working while the ups
 down), `strict` answers the error, `offline` never asks and serves only the cache.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.models import DownloadEvent, FetchEvent
@@ -36,6 +36,12 @@ class Answer:
 
     body: bytes
     cache: str
+
+    @property
+    def version(self) -> str:
+        """The version an .info answer names (read as the go command reads it: keys
+        match case-insensitively, so `json.loads(body)["Version"]` is not enough)."""
+        return VersionInfo.parse(self.body, source="answer").version
 
 
 def cached_versions(module: str) -> dict[str, str]:
@@ -98,7 +104,7 @@ def latest(module: str, policy: Policy | None = None) -> Answer:
     if policy is None or policy.allows_everything:
         return answer
     times = ReleaseTimes(module)
-    version = json.loads(answer.body)["Version"]
+    version = answer.version
     decision = policy.decide(module, version, times)
     if decision.allowed:
         return answer
@@ -207,7 +213,9 @@ class ReleaseTimes:
 
     def __call__(self, version: str) -> datetime | None:
         if self._known is None:
-            self._known = dict(ModuleVersion.objects.filter(module__path=self.module).values_list("version", "time"))
+            rows = ModuleVersion.objects.filter(module__path=self.module)
+            # A cached version whose .info has no Time counts from when it was cached.
+            self._known = dict(rows.values_list("version", Coalesce("time", "fetched_at")))
         if version not in self._known:
             self._known[version] = self._look_up(version)
         return self._known[version]
@@ -217,7 +225,7 @@ class ReleaseTimes:
             return pseudo_version_time(version)
         known = ResolvedQuery.objects.filter(module_path=self.module, query=version).first()
         if known is not None:
-            return VersionInfo.parse(known.info.encode(), source="cache").time
+            return _time_or_now(VersionInfo.parse(known.info.encode(), source="cache"))
         if self.budget <= 0:
             return None
         self.budget -= 1
@@ -225,4 +233,10 @@ class ReleaseTimes:
             answer = resolve_query(self.module, version)
         except UpstreamError:
             return None
-        return VersionInfo.parse(answer.body, source="cache").time
+        return _time_or_now(VersionInfo.parse(answer.body, source="cache"))
+
+
+def _time_or_now(info: VersionInfo) -> datetime:
+    """A version not cached yet whose .info has no Time would be cached now, and its age
+    is counted from then (ModuleVersion.release_time): it is as new as it can be."""
+    return info.time if info.time is not None else timezone.now()

@@ -8,6 +8,7 @@ never change.
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Cast
 
 
 class Module(models.Model):
@@ -32,9 +33,10 @@ class ModuleVersion(models.Model):
     module = models.ForeignKey(Module, on_delete=models.PROTECT, related_name="versions")
     version = models.CharField(max_length=255)
     state = models.CharField(max_length=16, choices=State.choices, default=State.READY)
-    # The .info body exactly as served, and its Time (the commit or tag time).
+    # The .info body exactly as the upstream served it, and its Time (the commit or tag
+    # time), NULL when the upstream's .info has none (the go command does not need it).
     info = models.TextField()
-    time = models.DateTimeField()
+    time = models.DateTimeField(null=True, blank=True)
     # go.mod bytes exactly as the upstream served them: never rewritten.
     go_mod = models.BinaryField()
     zip_key = models.CharField(max_length=1500)
@@ -44,6 +46,9 @@ class ModuleVersion(models.Model):
     mod_hash = models.CharField(max_length=64)
     upstream = models.CharField(max_length=500)
     fetched_at = models.DateTimeField(auto_now_add=True)
+    # What the go command accepts but would not have produced itself, found at fetch:
+    # [{"code": "legacy-go-mod", "message": "..."}] (codes in goproxy.zipcheck).
+    notices = models.JSONField(default=list, blank=True, db_default=Cast(models.Value("[]"), models.JSONField()))
 
     class Meta:
         constraints = [
@@ -53,6 +58,16 @@ class ModuleVersion(models.Model):
 
     def __str__(self):
         return f"{self.module.path}@{self.version}"
+
+    @property
+    def release_time(self):
+        """The .info Time, or when this proxy cached the version if the .info has none:
+        what quarantine rules measure age from (a version cannot look older than that)."""
+        return self.time or self.fetched_at
+
+    @property
+    def notice_codes(self) -> list[str]:
+        return sorted({notice.get("code", "") for notice in self.notices or []})
 
 
 class UpstreamListing(models.Model):

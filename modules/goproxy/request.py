@@ -37,8 +37,23 @@ class DownloadRequest:
 
     @property
     def is_query(self) -> bool:
-        """A ``.info`` request for a branch, commit or shorthand rather than a version."""
-        return self.endpoint == "info" and is_query(self.version)
+        """A ``.info`` request for a branch, commit or shorthand rather than a version.
+
+        A canonical version the module path cannot hold (``v2.0.0`` of a path without
+        ``/v2``) is a query too: the go command asks for it when a user names it, and
+        accepts an answer for another version (``v2.0.0+incompatible``), since its
+        proxy client requires ``Version`` to equal the request only when
+        ``module.Check(path, rev)`` passes (modfetch/proxy.go Stat).
+        """
+        if self.endpoint != "info":
+            return False
+        if is_query(self.version):
+            return True
+        try:
+            check_version_fits_path(self.module, self.version)
+        except InvalidVersionError:
+            return True
+        return False
 
 
 def parse_download_path(raw_path: str) -> DownloadRequest:

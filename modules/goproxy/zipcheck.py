@@ -18,18 +18,20 @@ while extracting, i.e. exactly what the go command enforces on a zip it download
 Directory entries are allowed, as in CheckZip: Go ignores them when extracting, though
 they do count in the zip's h1 hash.
 
-Zips built by the go command (``zip.Create``) also never contain vendored package
-files, VCS directories, ``.hg_archival.txt`` or symlinks, but CheckZip does not reject
-them, and some of those rules depend on the go version in go.mod and changed in Go 1.24,
-so a zip served for years by proxy.golang.org can break them. By default this module
-therefore accepts what the go command accepts; ``strict=True`` adds those Create-side
-rules for callers that want them as policy.
+Everything else is a *notice*, never a refusal, because the go command downloads and
+builds such a zip without a word:
 
-Passing ``expected_go_mod`` (the ``.mod`` file served for the version) additionally
-requires the zip's go.mod to match it byte for byte, or, without a go.mod in the zip,
-the ``.mod`` to be the synthesized ``module <path>\\n``. The go command does not check
-this itself (it trusts the .mod for builds and the zip for sources), which is exactly
-why a proxy must: a mismatch means one of the two is not what the author published.
+* the rules only the creating side follows (``zip.Create``: no vendored package files,
+  no VCS directories, no ``.hg_archival.txt``, no symlinks). CheckZip does not check
+  them, some depend on the go version in go.mod and changed in Go 1.24, so zips served
+  for years by proxy.golang.org break them;
+* with ``expected_go_mod`` (the ``.mod`` served for the version), a zip go.mod that
+  differs from it, or a zip without go.mod whose ``.mod`` is not the synthesized
+  ``module <path>\\n``. The go command never compares the two (it builds with the
+  ``.mod`` and extracts the zip), and proxy.golang.org still serves, for old modules
+  without go.mod, the ``.mod`` it synthesized long ago from their dependency files.
+
+Notices are returned in ``ZipSummary.notices`` for the caller to record and show.
 """
 
 import hashlib
@@ -63,6 +65,31 @@ class ZipSummary:
     unpacked_size: int  # total bytes of all files once extracted
     license_name: str | None  # root license file for display (LICENSE preferred), or None
     zip_hash: str  # the h1 hash of the zip, as dirhash.hash_zip computes it
+    notices: tuple["Notice", ...] = ()  # what the go command tolerates but did not create
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something about a zip that the go command accepts but would not have created.
+
+    ``code`` is stable (the UI and the audit key on it); ``message`` names the entry.
+    """
+
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+# Notice codes.
+LEGACY_GO_MOD = "legacy-go-mod"  # the .mod is not the zip's go.mod (or the synthesized one)
+VENDORED_PACKAGE = "vendored-package"
+VCS_DIRECTORY = "vcs-directory"
+HG_ARCHIVAL = "hg-archival"
+NOT_REGULAR_FILE = "not-regular-file"
+# At most this many notices of one code are listed; the last one says how many more.
+_MAX_NOTICES_PER_CODE = 5
 
 
 def validate_zip(
@@ -75,13 +102,12 @@ def validate_zip(
     max_license_size: int = MAX_LICENSE,
     max_unpacked_size: int = MAX_ZIP_FILE,
     expected_go_mod: bytes | None = None,
-    strict: bool = False,
 ) -> ZipSummary:
-    """Check a module zip for ``module_path@version``; return its summary.
+    """Check a module zip for ``module_path@version``; return its summary and notices.
 
     Raises InvalidZipError naming the offending entry (``problems`` lists all of them)
-    if the zip breaks a rule, is corrupt or is not a zip at all, and also if the module
-    path or version is invalid or the version is not canonical.
+    if the zip breaks a rule the go command enforces, is corrupt or is not a zip at all,
+    and also if the module path or version is invalid or the version is not canonical.
     """
     _check_module_version(module_path, version)
     _check_file_size(file, max_zip_size)
@@ -91,12 +117,9 @@ def validate_zip(
         _raise_if_any(_check_entries(reader.entries, prefix, limits))
         contents = _read_entries(reader, prefix)
 
-    problems = []
-    if strict:
-        problems += _strict_problems(reader.entries, prefix, contents.go_mod)
+    notices = _create_side_notices(reader.entries, prefix, contents.go_mod)
     if expected_go_mod is not None:
-        problems += _go_mod_problems(module_path, prefix, contents.go_mod, expected_go_mod)
-    _raise_if_any(problems)
+        notices += _go_mod_notices(module_path, prefix, contents.go_mod, expected_go_mod)
 
     files = sorted(entry.name[len(prefix) :] for entry in reader.entries if _is_file(entry, prefix))
     return ZipSummary(
@@ -105,6 +128,7 @@ def validate_zip(
         unpacked_size=contents.unpacked_size,
         license_name=_license_name(files),
         zip_hash=hash_digests((entry.name, contents.digests[entry.name]) for entry in reader.entries),
+        notices=tuple(_capped(notices)),
     )
 
 
@@ -272,30 +296,58 @@ def _read_entries(reader: ZipReader, prefix: str) -> _Contents:
     return _Contents(go_mod=go_mod, unpacked_size=unpacked, digests=digests)
 
 
-def _strict_problems(entries: list[ZipEntry], prefix: str, go_mod: bytes | None) -> list[str]:
+def _create_side_notices(entries: list[ZipEntry], prefix: str, go_mod: bytes | None) -> list[Notice]:
     """The rules zip.Create applies when building a zip, which CheckZip does not check."""
-    go_version = parse_go_mod(go_mod).go if go_mod is not None else None
-    problems = []
+    go_version = _go_version(go_mod)
+    notices = []
     for entry in entries:
         name = entry.name[len(prefix) :]
         if name == "":
             continue
         parts = name.rstrip("/").split("/")
         directories = parts if entry.is_dir else parts[:-1]
-        problem = None
+        notice = None
         if any(part in _VCS_DIRS for part in directories):
-            problem = "directory is a version control repository"
+            notice = (VCS_DIRECTORY, "directory is a version control repository")
         elif entry.is_dir:
             continue
         elif _is_vendored_package(name, go_version):
-            problem = "file is in vendor directory"
+            notice = (VENDORED_PACKAGE, "file is in vendor directory")
         elif name == ".hg_archival.txt":
-            problem = "file is inserted by 'hg archive' and is always omitted"
+            notice = (HG_ARCHIVAL, "file is inserted by 'hg archive' and is always omitted")
         elif entry.unix_mode is not None and stat.S_IFMT(entry.unix_mode) not in (0, stat.S_IFREG):
-            problem = "file is a symbolic link" if stat.S_ISLNK(entry.unix_mode) else "not a regular file"
-        if problem:
-            problems.append(f"{_shown(entry.name)}: {problem}")
-    return problems
+            what = "file is a symbolic link" if stat.S_ISLNK(entry.unix_mode) else "not a regular file"
+            notice = (NOT_REGULAR_FILE, what)
+        if notice:
+            notices.append(Notice(notice[0], f"{_shown(entry.name)}: {notice[1]}"))
+    return notices
+
+
+def _go_version(go_mod: bytes | None) -> str | None:
+    """The go line of the zip's go.mod, for the vendor rule; None if absent or unparsable
+    (the go command itself never parses the zip's go.mod when it downloads)."""
+    if go_mod is None:
+        return None
+    try:
+        return parse_go_mod(go_mod).go
+    except GoProxyError:
+        return None
+
+
+def _capped(notices: list[Notice]) -> list[Notice]:
+    """At most a few notices of each code: a zip of 100,000 vendored files is one fact."""
+    counts: dict[str, int] = {}
+    for notice in notices:
+        counts[notice.code] = counts.get(notice.code, 0) + 1
+    kept, seen = [], dict.fromkeys(counts, 0)
+    for notice in notices:
+        seen[notice.code] += 1
+        if seen[notice.code] < _MAX_NOTICES_PER_CODE or counts[notice.code] == _MAX_NOTICES_PER_CODE:
+            kept.append(notice)
+        elif seen[notice.code] == _MAX_NOTICES_PER_CODE:
+            more = counts[notice.code] - _MAX_NOTICES_PER_CODE + 1
+            kept.append(Notice(notice.code, f"{notice.message} (and {more} more like it)"))
+    return kept
 
 
 def _is_vendored_package(name: str, go_version: str | None) -> bool:
@@ -323,14 +375,15 @@ def _go_lang_at_least(go_version: str | None, wanted: tuple[int, int]) -> bool:
     return bool(match) and (int(match.group(1)), int(match.group(2))) >= wanted
 
 
-def _go_mod_problems(module_path: str, prefix: str, go_mod: bytes | None, expected: bytes) -> list[str]:
+def _go_mod_notices(module_path: str, prefix: str, go_mod: bytes | None, expected: bytes) -> list[Notice]:
     if go_mod is None:
         synthesized = f"module {module_path}\n".encode()
         if expected != synthesized:
-            return [f"{prefix}: zip has no go.mod, so the .mod file must be {quote(synthesized.decode())}"]
+            return [Notice(LEGACY_GO_MOD, f"{prefix}: the zip has no go.mod and the .mod file is not the "
+                                          f"synthesized {quote(synthesized.decode())}")]
         return []
     if go_mod != expected:
-        return [f"{prefix}go.mod: differs from the .mod file served for this version"]
+        return [Notice(LEGACY_GO_MOD, f"{prefix}go.mod: differs from the .mod file served for this version")]
     return []
 
 

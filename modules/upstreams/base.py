@@ -1,58 +1,60 @@
 """The interface every kind of upstream implements."""
 
-import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import BinaryIO
 
 from modules.goproxy import semver
 from modules.goproxy.pseudo import is_pseudo_version
+from modules.goproxy.revinfo import InvalidRevInfoError, parse_rev_info
 
 from .errors import InvalidContent
 
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """A parsed `.info` answer: the version and its time, plus the bytes we will serve."""
+    """A checked `.info` answer: the upstream's bytes as they came, and what we read of them.
+
+    `time` is None when the body has no Time (the go command's RevInfo leaves it zero);
+    `origin` is its Origin object, if any.
+    """
 
     version: str
-    time: datetime
+    time: datetime | None
     raw: bytes
+    origin: dict | None = None
 
     @classmethod
     def parse(cls, data: bytes, *, source: str) -> "VersionInfo":
-        """Parse and check an upstream's .info JSON; re-encode it in the canonical shape.
+        """Check an upstream's .info (or @latest) body as the go command reads it.
 
-        The served body is rebuilt from the checked fields (Version, Time and, when
-        present, Origin) so nothing unexpected from an upstream reaches clients.
+        Accepted exactly when cmd/go's proxy client accepts it (goproxy.revinfo): only
+        `Version` matters, `Time` is optional and may carry any offset, other fields are
+        kept. Beyond that, the version must be a canonical semantic version: it names
+        what this proxy caches and lists, and the go command stops on anything else
+        once a query resolves to it ("unexpected invalid semantic version",
+        modload/modfile.go; "version passed to GoMod is not canonical", proxy.go).
+        Whether it is the version asked for is the caller's check (proxy.go's Stat
+        makes it for canonical requests only). The body is never rebuilt: `raw` is `data`.
         """
         try:
-            doc = json.loads(data)
-            version = doc["Version"]
-            time_text = doc["Time"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidContent(f"{source}: malformed .info JSON") from exc
-        if not isinstance(version, str) or not semver.is_valid(version) or not semver.is_canonical(version):
-            raise InvalidContent(f"{source}: .info has non-canonical Version {version!r}")
+            rev = parse_rev_info(data)
+        except InvalidRevInfoError as exc:
+            raise InvalidContent(f"{source}: invalid .info JSON: {exc}") from exc
         try:
-            time = datetime.fromisoformat(str(time_text).replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InvalidContent(f"{source}: .info has malformed Time {time_text!r}") from exc
-        if time.tzinfo is None:
-            raise InvalidContent(f"{source}: .info Time {time_text!r} has no time zone")
-        body = {"Version": version, "Time": _rfc3339(time)}
-        if isinstance(doc.get("Origin"), dict):
-            body["Origin"] = doc["Origin"]
-        return cls(version=version, time=time, raw=json.dumps(body).encode())
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # encoding/json would read the bad bytes as U+FFFD; we keep bodies as text
+            # (JSON exchanged between systems is UTF-8, RFC 8259 §8.1), so we cannot.
+            raise InvalidContent(f"{source}: .info is not UTF-8 (byte {exc.start})") from exc
+        version = rev.version
+        if not semver.is_valid(version) or not semver.is_canonical(version):
+            raise InvalidContent(f"{source}: .info has non-canonical Version {version!r}")
+        return cls(version=version, time=rev.time, raw=bytes(data), origin=rev.origin)
 
     @property
     def is_pseudo(self) -> bool:
         return is_pseudo_version(self.version)
-
-
-def _rfc3339(time: datetime) -> str:
-    """Format as RFC 3339 in UTC with a `Z`, the form the go command writes."""
-    return time.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Upstream:

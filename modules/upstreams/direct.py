@@ -94,11 +94,12 @@ class DirectUpstream(Upstream):
             info_bytes = _read_capped(info_file, 1 << 20, what=f"{subject}.info")
             go_mod = _read_capped(mod_file, max_mod_bytes, what=f"{subject} go.mod")
             zip_size = _copy_capped(zip_file, zip_dest, max_zip_bytes, what=f"{subject}.zip")
-        try:
-            info_doc = json.loads(info_bytes)
-        except ValueError as exc:
-            raise InvalidContent(f"direct {subject}: malformed .info JSON") from exc
-        info = _version_info(info_doc, source=f"direct {subject}.info")
+        # The .info the go command wrote to its module cache is what it would serve as a
+        # proxy itself (GOPROXY=file://$GOMODCACHE/cache/download): kept byte for byte,
+        # unless its Origin.URL carries credentials (from a netrc-less URL in GOPRIVATE).
+        info = VersionInfo.parse(info_bytes, source=f"direct {subject}.info")
+        if info.origin and redact(info.origin.get("URL", "")) != info.origin.get("URL", ""):
+            info = _version_info(json.loads(info_bytes), source=f"direct {subject}.info")
         if info.version != version:
             raise InvalidContent(f"direct {subject}: .info names version {info.version}")
         return info, go_mod, zip_size

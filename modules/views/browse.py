@@ -56,6 +56,27 @@ PER_PAGE = 50
 MAX_DISPLAY_BYTES = 512 * 1024
 SORT_LABELS = {"name": "Name", "recent": "Recently cached", "popular": "Most downloaded"}
 KIND_LABELS = {"release": "release", "prerelease": "pre-release", "pseudo": "pseudo-version"}
+# Badges for the notices a fetch records (goproxy.zipcheck codes): what the go command
+# accepts from an upstream but would not have produced itself.
+NOTICE_LABELS = {
+    "legacy-go-mod": ("legacy go.mod", "The .mod file served for this version is not the go.mod in its zip "
+                      "(proxy.golang.org keeps .mod files it synthesized for old modules); "
+                      "the go command builds with the .mod file."),
+    "vendored-package": ("vendored files", "The zip holds files of vendored packages, which the go command "
+                         "leaves out of zips it creates."),
+    "vcs-directory": ("VCS directory", "The zip holds a version control directory (.git, .hg, .svn, .bzr)."),
+    "hg-archival": ("hg archive file", "The zip holds the .hg_archival.txt that 'hg archive' inserts."),
+    "not-regular-file": ("symlinks", "The zip holds entries marked as symbolic links or other non-regular files; "
+                         "the go command extracts them as regular files."),
+}
+
+
+def notice_badges(codes) -> list[dict]:
+    """[{code, label, title}] for the badges of a version's notices."""
+    return [
+        {"code": code, "label": NOTICE_LABELS.get(code, (code, ""))[0], "title": NOTICE_LABELS.get(code, ("", code))[1]}
+        for code in codes
+    ]
 
 
 # --- Access ----------------------------------------------------------------------------
@@ -191,6 +212,8 @@ def version_page(request, module, version):
         "version": version,
         "detail": detail,
         "kind_label": KIND_LABELS.get(detail.kind, detail.kind),
+        "notices": notice_badges(detail.row.notice_codes),
+        "notice_messages": [notice.get("message", "") for notice in detail.row.notices or []],
         "go_mod_lines": _go_mod_lines(detail.go_mod, detail.requires),
         "tree": _file_tree(detail.files),
         "readme_html": mark_safe(detail.readme_html) if detail.readme_html else None,  # sanitized by modules/readme.py
@@ -249,11 +272,13 @@ def _download(row, file):
 def _version_cells(row, versions_url: str) -> dict:
     """A module page row's values, formatted here: the template filters (date,
     filesizeformat) cost ~0.1 ms a cell, which a module with 1,000 versions feels."""
-    time, fetched = row.time.astimezone(UTC), row.fetched_at.astimezone(UTC)
+    fetched = row.fetched_at.astimezone(UTC)
+    time = row.time.astimezone(UTC) if row.time is not None else None
     return {
         "version": row.version, "url": f"{versions_url}{row.version}/", "kind": row.kind,
         "kind_label": KIND_LABELS.get(row.kind, row.kind), "retracted": row.retracted,
-        "time_iso": time.isoformat(), "time": time.strftime("%Y-%m-%d"),
+        "time_iso": time.isoformat() if time else "", "time": time.strftime("%Y-%m-%d") if time else "unknown",
+        "notices": notice_badges(row.notices),
         "fetched_iso": fetched.isoformat(), "fetched": fetched.strftime("%Y-%m-%d %H:%M"),
         "size": filesizeformat(row.zip_size), "downloads": row.downloads,
         "allowed": row.allowed, "policy_reason": row.policy_reason,

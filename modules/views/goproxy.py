@@ -5,7 +5,6 @@ a fetch, and recorded in the audit in a `finally`, whatever happened. The decisi
 in fetch.py, listing.py and serving.py; this module only routes between them.
 """
 
-import json
 import logging
 import time
 
@@ -19,7 +18,6 @@ from audit.recorder import DownloadRecord, record_download
 from modules.goproxy.errors import InvalidRequestError
 from modules.goproxy.paths import version_fits_path
 from modules.goproxy.request import DownloadRequest, escape_download_path, parse_download_path
-from modules.goproxy.versions import is_query
 
 from .. import download_modes, listing, serving, zip_delivery
 from ..fetch import STORAGE_ERRORS, ready_version, restore_zip, upstream_chain
@@ -143,10 +141,10 @@ def _latest(req: DownloadRequest, record: DownloadRecord):
 
 
 def _info(req: DownloadRequest, record: DownloadRecord):
-    if is_query(req.version):
+    if req.is_query:
         answer = listing.resolve_query(req.module, req.version)
         record.cache = answer.cache
-        resolved = json.loads(answer.body)["Version"]
+        resolved = answer.version
         Policy().check(req.module, resolved, listing.ReleaseTimes(req.module))
         return serving.info_response(answer.body, immutable=False)
     return _version_artifact(req, record, lambda row: serving.info_response(row.info.encode(), immutable=True))

@@ -160,3 +160,42 @@ def test_direct_after_a_comma_is_tried_when_the_proxy_has_no_such_module(setting
         (TAGGED, "direct", "ok"),
         ("mods.example.test/hello", static_upstream.url, "ok"),
     ]
+
+
+
+# Paths into each go command's own module cache: they differ between any two caches.
+LOCAL_FIELDS = ("GoMod", "Dir")
+
+
+def listed(env, subject):
+    doc = env.list_json("-m", subject)[0]
+    return {key: value for key, value in doc.items() if key not in LOCAL_FIELDS}
+
+
+@pytest.mark.parametrize("query", ["main", "feature", "v1.1.0", "mark:feature"])
+def test_go_list_json_through_the_proxy_prints_what_direct_prints(go_env, direct_proxy, go_vcs, shared_repos, query):
+    """Origin included: for a query the proxy answers with one .info (a branch, a
+    commit, a version), the go command prints that .info's Origin, so the proxy's
+    `direct` must pass on the one the go command computed."""
+    repos, _ = shared_repos
+    if query.startswith("mark:"):
+        query = repos["tagged"].marks[query[5:]][:12]
+    subject = f"{TAGGED}@{query}"
+    reference = listed(go_vcs, subject)
+    assert reference["Origin"]["Hash"]
+    assert listed(go_env(direct_proxy), subject) == reference
+
+
+@pytest.mark.parametrize("subject", [f"{TAGGED}@latest", f"{TAGGED}@v1.1", f"{module_path('untagged')}@latest"])
+def test_queries_answered_from_the_list_print_what_the_go_commands_own_proxy_tree_prints(
+    go_env, direct_proxy, go_vcs, subject
+):
+    """`@latest` and `v1.2`-style prefixes the go command resolves from `@v/list` (then
+    one `.info`, or `@latest` when the list is empty); its proxy client has no Origin
+    for a list, so through any proxy it prints none (modfetch/proxy.go Versions, merged
+    in modload/query.go). The reference is then the go command against a proxy tree it
+    wrote itself: its own module cache."""
+    direct = listed(go_vcs, subject)
+    own_tree = listed(go_env(f"file://{go_vcs.modcache}/cache/download"), subject)
+    assert "Origin" in direct and "Origin" not in own_tree
+    assert listed(go_env(direct_proxy), subject) == own_tree

@@ -18,7 +18,7 @@ import pytest
 
 from modules.goproxy import dirhash, paths, versions
 from modules.goproxy.errors import InvalidZipError
-from modules.goproxy.zipcheck import validate_zip
+from modules.goproxy.zipcheck import HG_ARCHIVAL, LEGACY_GO_MOD, VCS_DIRECTORY, VENDORED_PACKAGE, validate_zip
 
 from . import gotool
 from .zips import make_zip, module_zip
@@ -144,9 +144,10 @@ def test_our_hashes_equal_the_go_commands_sums(go_command, case):
     zip_path = go_command.tree.zip_path(module, version)
     assert report["Sum"] == dirhash.hash_zip(zip_path)
     assert report["GoModSum"] == dirhash.hash_go_mod(mod)
-    summary = validate_zip(zip_path, module, version, expected_go_mod=mod, strict=True)
+    summary = validate_zip(zip_path, module, version, expected_go_mod=mod)
     assert summary.zip_hash == report["Sum"]
     assert summary.go_mod == files.get("go.mod")
+    assert summary.notices == ()  # a zip as the go command creates it: nothing to note
 
 
 def test_directory_entries_count_in_the_go_commands_sum(go_command):
@@ -189,10 +190,10 @@ def test_bad_zips_are_rejected_by_both_the_go_command_and_validate_zip(go_comman
         validate_zip(go_command.tree.zip_path(module, version), module, version, expected_go_mod=mod)
 
 
-def test_a_go_mod_differing_from_the_mod_file_is_left_to_the_proxy(go_command):
-    # The go command builds with the .mod and compiles the zip: it never compares them.
-    # A proxy that let such a pair through would serve two different go.mod files for
-    # one version, so validate_zip must be the one to say no.
+def test_a_go_mod_differing_from_the_mod_file_is_accepted_with_a_notice(go_command):
+    # The go command builds with the .mod and extracts the zip: it never compares them,
+    # and proxy.golang.org serves such pairs for old modules. So validate_zip accepts
+    # the pair, as the go command does, and says so in a notice.
     module, version = "example.com/differ", "v1.0.0"
     served_mod = b"module example.com/differ\n"
     zip_go_mod = b"module example.com/differ\n\nrequire example.com/other v1.0.0\n"
@@ -200,6 +201,31 @@ def test_a_go_mod_differing_from_the_mod_file_is_left_to_the_proxy(go_command):
 
     report = go_command.download(module, version)
 
-    assert "Error" not in report  # accepted by the go command...
-    with pytest.raises(InvalidZipError, match="differs from the .mod file"):
-        validate_zip(go_command.tree.zip_path(module, version), module, version, expected_go_mod=served_mod)
+    assert "Error" not in report
+    summary = validate_zip(go_command.tree.zip_path(module, version), module, version, expected_go_mod=served_mod)
+    assert [notice.code for notice in summary.notices] == [LEGACY_GO_MOD]
+    assert "differs from the .mod file" in summary.notices[0].message
+
+
+CREATE_ONLY_ZIPS = {
+    "vendored package": ({"vendor/example.org/x/x.go": b"package x\n"}, VENDORED_PACKAGE),
+    "VCS directory": ({".git/config": b"[core]\n"}, VCS_DIRECTORY),
+    "hg archive file": ({".hg_archival.txt": b"repo: x\n"}, HG_ARCHIVAL),
+}
+
+
+@pytest.mark.parametrize("case", list(CREATE_ONLY_ZIPS))
+def test_zips_the_go_command_would_not_create_are_accepted_by_it_and_noted_by_validate_zip(go_command, case):
+    # zip.Create leaves these files out, but the go command's download and Unzip
+    # (modfetch/fetch.go, x/mod/zip checkZip) accept a zip that has them.
+    module, version = "example.com/created", "v1.0.0"
+    mod = b"module example.com/created\n"
+    extra, code = CREATE_ONLY_ZIPS[case]
+    go_command.tree.publish(module, version, mod, module_zip(module, version, {"go.mod": mod, **extra}))
+
+    report = go_command.download(module, version)
+
+    assert "Error" not in report, report
+    summary = validate_zip(go_command.tree.zip_path(module, version), module, version, expected_go_mod=mod)
+    assert [notice.code for notice in summary.notices] == [code]
+    assert summary.zip_hash == report["Sum"]

@@ -156,8 +156,42 @@ func handle(op string, a []string) answer {
 	case "unzip":
 		err := zip.Unzip(a[3], module.Version{Path: a[0], Version: a[1]}, a[2])
 		return answer{Err: errString(err)}
+	case "revInfo":
+		// What cmd/go's proxy client does with a .info or @latest body
+		// (modfetch/proxy.go Stat/Latest): json.Unmarshal into a RevInfo.
+		info := new(revInfo)
+		if err := json.Unmarshal([]byte(a[0]), info); err != nil {
+			return answer{Err: err.Error()}
+		}
+		when := ""
+		if !info.Time.IsZero() {
+			when = info.Time.UTC().Format(time.RFC3339Nano)
+		}
+		return answer{Value: map[string]any{"version": info.Version, "time": when, "origin": info.Origin}}
 	}
 	return answer{Err: "unknown op " + strconv.Quote(op)}
+}
+
+// revInfo has the shape of cmd/go/internal/modfetch/codehost.RevInfo (an internal
+// package, so it cannot be imported): the struct the go command decodes .info into.
+type revInfo struct {
+	Origin  *origin
+	Name    string
+	Short   string
+	Version string
+	Time    time.Time
+	Tags    []string
+}
+
+type origin struct {
+	VCS       string `json:",omitempty"`
+	URL       string `json:",omitempty"`
+	Subdir    string `json:",omitempty"`
+	Hash      string `json:",omitempty"`
+	TagPrefix string `json:",omitempty"`
+	TagSum    string `json:",omitempty"`
+	Ref       string `json:",omitempty"`
+	RepoSum   string `json:",omitempty"`
 }
 
 func parseLax(data string) answer {
