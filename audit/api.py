@@ -41,7 +41,7 @@ class FetchEventSerializer(serializers.ModelSerializer):
         model = FetchEvent
         fields = [
             "id", "time", "module", "version", "endpoint", "upstream", "outcome", "bytes",
-            "duration_ms", "zip_hash", "mod_hash", "error", "worker", "request_id",
+            "duration_ms", "zip_hash", "mod_hash", "error", "notices", "worker", "request_id",
         ]
 
 

@@ -80,7 +80,7 @@ class ModuleVersionAdmin(ViewOnlyAdmin):
     list_select_related = ["module"]
     readonly_fields = [
         "module", "version", "state", "time", "info", "go_mod_text", "zip_key", "zip_size",
-        "zip_hash", "mod_hash", "upstream", "fetched_at",
+        "zip_hash", "mod_hash", "upstream", "fetched_at", "notices",
     ]
     exclude = ["go_mod"]
 

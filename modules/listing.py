@@ -225,7 +225,7 @@ class ReleaseTimes:
             return pseudo_version_time(version)
         known = ResolvedQuery.objects.filter(module_path=self.module, query=version).first()
         if known is not None:
-            return _time_or_now(VersionInfo.parse(known.info.encode(), source="cache"))
+            return VersionInfo.parse(known.info.encode(), source="cache").time
         if self.budget <= 0:
             return None
         self.budget -= 1
@@ -233,10 +233,7 @@ class ReleaseTimes:
             answer = resolve_query(self.module, version)
         except UpstreamError:
             return None
-        return _time_or_now(VersionInfo.parse(answer.body, source="cache"))
-
-
-def _time_or_now(info: VersionInfo) -> datetime:
-    """A version not cached yet whose .info has no Time would be cached now, and its age
-    is counted from then (ModuleVersion.release_time): it is as new as it can be."""
-    return info.time if info.time is not None else timezone.now()
+        # None for an .info without Time: unknown until the version is cached, when its
+        # age starts to count from the fetch (ModuleVersion.release_time; the download
+        # view checks the policy again with it).
+        return VersionInfo.parse(answer.body, source="cache").time

@@ -12,7 +12,8 @@ and whose version constraint matches the version:
 
 With no matching rule, ATHENS_POLICY decides: `denylist` allows, `allowlist` denies.
 An allow rule with `min_age_days` (quarantine) denies versions released fewer than that
-many days ago; the release time is the `.info` Time.
+many days ago; the release time is the `.info` Time, or for an `.info` without Time the
+moment the proxy cached the version (ModuleVersion.release_time).
 
 Rules are kept in memory per process and dropped the moment PostgreSQL notifies a change
 (modules/hot_cache.py), so a change applies within milliseconds in every process.

@@ -16,7 +16,7 @@ from urllib.parse import quote as percent_encode
 
 from . import semver
 from .errors import GoProxyError, InvalidRequestError, InvalidVersionError, quote, quote_rune
-from .paths import check_version_fits_path, escape_path, escape_version, unescape_path, unescape_version
+from .paths import check_path_major, check_version_fits_path, escape_path, split_path_version, escape_version, unescape_path, unescape_version
 from .versions import RESERVED_QUERIES, is_query
 
 MAX_PATH_LENGTH = 1024
@@ -45,13 +45,13 @@ class DownloadRequest:
         proxy client requires ``Version`` to equal the request only when
         ``module.Check(path, rev)`` passes (modfetch/proxy.go Stat).
         """
-        if self.endpoint != "info":
+        if self.endpoint != "info" or self.version is None:
             return False
         if is_query(self.version):
             return True
         try:
-            check_version_fits_path(self.module, self.version)
-        except InvalidVersionError:
+            check_path_major(self.version, split_path_version(self.module)[1])  # module.Check
+        except GoProxyError:
             return True
         return False
 

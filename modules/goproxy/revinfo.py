@@ -64,8 +64,6 @@ def parse_rev_info(data: bytes) -> RevInfo:
         raise InvalidRevInfoError(f"cannot unmarshal {_json_type(document)} into Go value of type RevInfo")
     values = _decode_fields(document, _REVINFO_FIELDS, "RevInfo")
     origin = values.get("Origin")
-    if origin is not None:
-        origin = _decode_fields(origin, _ORIGIN_FIELDS, "Origin")
     time = values.get("Time")
     return RevInfo(
         version=values.get("Version") or "",
@@ -110,10 +108,10 @@ def _decode_fields(pairs: "_Object", names: tuple[str, ...], struct: str) -> dic
     a string or time field as it was and clears a pointer or slice; unknown keys are
     ignored.
     """
-    folded = {name.casefold(): name for name in names}
+    folded = {name.upper(): name for name in names}
     values: dict[str, Any] = {}
     for key, value in pairs:
-        name = folded.get(key.casefold())
+        name = folded.get(_fold_key(key))
         if name is None:
             continue
         if value is None:
@@ -121,8 +119,22 @@ def _decode_fields(pairs: "_Object", names: tuple[str, ...], struct: str) -> dic
                 values.pop(name, None)
             continue
         _check_type(value, name, struct)
-        values[name] = value
+        if name == "Origin":
+            # A repeated object decodes into the same struct: the fields merge.
+            values[name] = {**values.get(name, {}), **_decode_fields(value, _ORIGIN_FIELDS, "Origin")}
+        else:
+            values[name] = value
     return values
+
+
+# encoding/json compares a key with a field name rune by rune under simple case
+# folding (fold.go: each rune becomes the smallest of its fold orbit). For ASCII field
+# names only two non-ASCII runes can match: KELVIN SIGN (k) and LONG S (s).
+_FOLD_TO_ASCII = {"\u212a": "K", "\u017f": "S"}
+
+
+def _fold_key(key: str) -> str:
+    return "".join(_FOLD_TO_ASCII.get(char, char.upper() if char.isascii() else char) for char in key)
 
 
 def _check_type(value: Any, name: str, struct: str) -> None:
@@ -196,6 +208,12 @@ def parse_rfc3339(text: str) -> datetime | None:
         return None
     try:
         local = datetime(year, month, day, hour, minute, second, microseconds)
-        return (local - offset).replace(tzinfo=timezone.utc)
+        instant = (local - offset).replace(tzinfo=timezone.utc)
     except OverflowError:
         return None
+    # Go's zero time.Time is what the go command writes for "no time" (`go list -m
+    # -json` prints it so): it means unknown, not the year 1.
+    return None if instant == _GO_ZERO_TIME else instant
+
+
+_GO_ZERO_TIME = datetime(1, 1, 1, tzinfo=timezone.utc)

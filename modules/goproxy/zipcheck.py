@@ -345,7 +345,7 @@ def _capped(notices: list[Notice]) -> list[Notice]:
         if seen[notice.code] < _MAX_NOTICES_PER_CODE or counts[notice.code] == _MAX_NOTICES_PER_CODE:
             kept.append(notice)
         elif seen[notice.code] == _MAX_NOTICES_PER_CODE:
-            more = counts[notice.code] - _MAX_NOTICES_PER_CODE + 1
+            more = counts[notice.code] - _MAX_NOTICES_PER_CODE
             kept.append(Notice(notice.code, f"{notice.message} (and {more} more like it)"))
     return kept
 

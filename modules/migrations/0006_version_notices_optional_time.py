@@ -12,6 +12,11 @@ from django.db import migrations, models
 from django.db.models.functions import Cast
 
 
+def fill_unknown_times(apps, schema_editor):
+    ModuleVersion = apps.get_model("modules", "ModuleVersion")
+    ModuleVersion.objects.filter(time__isnull=True).update(time=models.F("fetched_at"))
+
+
 class Migration(migrations.Migration):
     dependencies = [("modules", "0005_cache_notify_triggers")]
 
@@ -28,4 +33,6 @@ class Migration(migrations.Migration):
             name="time",
             field=models.DateTimeField(blank=True, null=True),
         ),
+        # Going back to NOT NULL needs a time on every row: the fetch time stands in.
+        migrations.RunPython(migrations.RunPython.noop, reverse_code=fill_unknown_times),
     ]

@@ -100,9 +100,7 @@ class DirectUpstream(Upstream):
         info = VersionInfo.parse(info_bytes, source=f"direct {subject}.info")
         if info.origin and redact(info.origin.get("URL", "")) != info.origin.get("URL", ""):
             info = _version_info(json.loads(info_bytes), source=f"direct {subject}.info")
-        if info.version != version:
-            raise InvalidContent(f"direct {subject}: .info names version {info.version}")
-        return info, go_mod, zip_size
+        return info, go_mod, zip_size  # fetch._download checks that it names `version`
 
 
 # -- checking what goes in --------------------------------------------------------------

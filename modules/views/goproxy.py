@@ -112,6 +112,9 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
     if mode == Mode.SYNC or (mode == Mode.REDIRECT and target is None):
         row = fetch_through_worker(req.module, req.version)
         record.cache = Cache.FETCHED
+        if row.time is None:
+            # Its .info has no Time: its age counts from now, the fetch (quarantine).
+            Policy().check(req.module, req.version, lambda version: row.release_time)
         return respond(row)
     if download_modes.fetches_in_background(mode):
         fetch_in_background(req.module, req.version)

@@ -87,11 +87,19 @@ def test_quarantine_counts_a_version_without_time_from_when_it_was_cached(client
     assert client.get(f"/{MODULE}/@v/v1.0.0.info").status_code == 200
 
 
-def test_quarantine_treats_an_uncached_version_without_time_as_new(client, proxy):
+def test_quarantine_of_an_uncached_version_without_time_starts_at_its_fetch(client, proxy):
+    """Unknown until cached: listed, then refused once fetched (its age is 0 days), and
+    served once the quarantine has passed since that fetch. Never stuck."""
     publish(proxy.tree, info=INFO_SHAPES["without Time"])
     PolicyRule.objects.create(pattern="*", action="allow", min_age_days=7)
+    assert client.get(f"/{MODULE}/@v/list").content == b"v1.0.0\n"
+    response = client.get(f"/{MODULE}/@v/v1.0.0.info")
+    assert response.status_code == 403
+    assert b"quarantine" in response.content
+    assert ModuleVersion.objects.get().time is None  # cached all the same: the clock runs
     assert client.get(f"/{MODULE}/@v/list").content == b""
-    assert client.get(f"/{MODULE}/@v/v1.0.0.info").status_code == 403
+    ModuleVersion.objects.update(fetched_at=timezone.now() - timedelta(days=8))
+    assert client.get(f"/{MODULE}/@v/v1.0.0.zip").status_code == 200
 
 
 LEGACY_MOD = b'module "mods.example.test/shapes"\n\nrequire "golang.org/x/text" v0.0.0-20170915032832-14c0d48ead0c\n'

@@ -58,6 +58,15 @@ ACCEPTED = {
     "an offset of 24:00": (b'{"Version":"v1.0.0","Time":"2019-05-07T07:31:03+24:00"}', "v1.0.0",
                            datetime(2019, 5, 6, 7, 31, 3, tzinfo=UTC)),
     "invalid UTF-8 inside a string": (b'{"Version":"v1.0.0","Name":"\xff\xfe"}', "v1.0.0", None),
+    "a key with KELVIN SIGN and LONG S (Go's simple folding)": (
+        '{"Version":"v1.0.0","\u212aind":1,"Time":"2020-01-01T00:00:00Z","\u017fhort":"x"}'.encode(),
+        "v1.0.0", datetime(2020, 1, 1, tzinfo=UTC),
+    ),
+    "a key with a ligature is not a field (Go folds rune by rune)": (
+        '{"Version":"v1.0.0","Origin":{"TagPre\ufb01x":1}}'.encode(), "v1.0.0", None,
+    ),
+    "Go's zero time (what it writes for no time)": (b'{"Version":"v1.0.0","Time":"0001-01-01T00:00:00Z"}', "v1.0.0", None),
+    "a repeated Origin merges": (b'{"Version":"v1.0.0","Origin":{"VCS":"git"},"Origin":{"Hash":"ab"}}', "v1.0.0", None),
 }
 
 REFUSED = {
@@ -79,6 +88,7 @@ REFUSED = {
     "Time with an offset hour over 24": b'{"Version":"v1.0.0","Time":"2019-05-07T14:31:03+25:00"}',
     "Origin not an object": b'{"Version":"v1.0.0","Origin":"git"}',
     "Origin.Hash not a string": b'{"Version":"v1.0.0","Origin":{"Hash":12}}',
+    "an earlier Origin wrongly typed inside": b'{"Version":"v1.0.0","Origin":{"VCS":1},"Origin":{}}',
     "Tags not an array": b'{"Version":"v1.0.0","Tags":"v1.0.0"}',
     "Tags holding a number": b'{"Version":"v1.0.0","Tags":[1]}',
     "NaN (not JSON)": b'{"Version":"v1.0.0","X":NaN}',
@@ -120,6 +130,11 @@ def test_accepted_like_the_go_command(case):
 def test_refused_like_the_go_command(case):
     with pytest.raises(InvalidRevInfoError):
         parse_rev_info(REFUSED[case])
+
+
+def test_a_repeated_origin_merges_as_go_decodes_into_one_struct():
+    info = parse_rev_info(b'{"Version":"v1.0.0","Origin":{"VCS":"git","Hash":"a"},"Origin":{"Hash":"b"}}')
+    assert info.origin == {"VCS": "git", "Hash": "b"}
 
 
 def test_origin_fields_are_read_and_unknown_ones_ignored():
