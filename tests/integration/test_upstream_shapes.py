@@ -5,8 +5,6 @@ Each test is named for the go command behaviour it mirrors; the refusals that re
 in test_upstream_content_checks.py.
 """
 
-import io
-import zipfile
 from datetime import timedelta
 
 import pytest
@@ -14,6 +12,7 @@ from django.utils import timezone
 
 from audit.models import FetchEvent
 from modules.models import ModuleVersion, PolicyRule
+from tests.unit.goproxy.zips import make_zip
 
 pytestmark = pytest.mark.django_db
 
@@ -22,17 +21,9 @@ PREFIX = f"{MODULE}@v1.0.0/"
 GO_MOD = f"module {MODULE}\n\ngo 1.21\n".encode()
 
 
-def make_zip(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def publish(tree, *, info: bytes, mod: bytes = GO_MOD, files=None, version="v1.0.0"):
     files = files if files is not None else {"go.mod": GO_MOD, "shapes.go": b"package shapes\n"}
-    zip_bytes = make_zip({f"{MODULE}@{version}/{name}": data for name, data in files.items()})
+    zip_bytes = make_zip([(f"{MODULE}@{version}/{name}", data) for name, data in files.items()])
     tree.write_raw(MODULE, version, info=info, mod=mod, zip=zip_bytes, time="2020-01-01T00:00:00Z")
 
 
