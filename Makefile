@@ -6,9 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 WEB_WORKERS ?= 4
 WEB_THREADS ?= 8
-# The test suite runs against the local PostgreSQL and Redis unless told otherwise.
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/athens
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# The test suite uses DATABASE_URL / ATHENS_TEST_REDIS_URL when given, else the local
+# PostgreSQL (5432) and Redis (6379) if they answer, else throwaway servers of its own
+# (tests/support/services.py).
 
 .PHONY: run worker beat test migrate venv venv-dev clean
 
@@ -50,11 +50,12 @@ beat: migrate
 	$(VENV)/bin/celery -A athens_site beat --loglevel INFO --schedule $(CURDIR)/var/celerybeat-schedule
 
 ## The whole test suite against PostgreSQL and Redis (and Debian's Chromium for tests/browser).
+## With none running, it starts throwaway ones (installing Debian's postgresql and
+## redis-server where missing) and removes them afterwards.
 test: venv-dev
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	test -x /usr/sbin/nginx || command -v nginx >/dev/null || (apt-get update && apt-get install -y nginx)
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} ATHENS_TEST_REDIS_URL=$${ATHENS_TEST_REDIS_URL:-$(TEST_REDIS_URL)} \
-		CELERY_BROKER_URL= $(PY) -m pytest $(PYTEST_ARGS)
+	CELERY_BROKER_URL= $(PY) -m tests.support.services -- $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
