@@ -262,6 +262,20 @@ def test_path_match_equals_go_path_match(oracle):
     assert bad == []
 
 
+def test_path_match_equals_go_on_random_star_heavy_globs(oracle):
+    # The chunk algorithm's corners: stars before, between and after classes, escapes
+    # and literals, against names built from the same letters.
+    rng = random.Random(23)
+    pieces = ["*", "*", "a", "b", "?", "[ab]", "[^a]", "\\*", "/", "c"]
+    cases = [
+        ("".join(rng.choice(pieces) for _ in range(rng.randint(1, 7))),
+         "".join(rng.choice("abc/*") for _ in range(rng.randint(0, 8))))
+        for _ in range(3000)
+    ]
+    bad = mismatches(cases, lambda c: patterns.path_match(*c), lambda c: oracle.ask("pathMatch", *c)["value"])
+    assert bad == []
+
+
 def test_match_prefix_patterns_equals_gos(oracle):
     lists = ["", ",", "example.com", "example.com/", "*.example.com", "example.com/a,other.org", "example.com/*/c",
              "*", "*/*", "example.com/[", "example.com/[,*.org", "EXAMPLE.com", "example.com/a/"]

@@ -81,3 +81,24 @@ def test_match_prefix_patterns(patterns, target, matched):
 )
 def test_path_match_agrees_with_go(pattern, name, matched):
     assert path_match(pattern, name) is matched
+
+
+def test_matching_costs_at_most_name_length_times_pattern_length(monkeypatch):
+    """A glob that a backtracking regular expression took 41 s on (issue 20): Go's
+    algorithm tries each chunk at most once per position of the name."""
+    from modules.goproxy import patterns
+
+    calls = 0
+    original = patterns._match_items
+
+    def counted(items, name):
+        nonlocal calls
+        calls += 1
+        return original(items, name)
+
+    monkeypatch.setattr(patterns, "_match_items", counted)
+    name = "a" * 200
+    glob = "*a*a*a*a*a*b"
+    assert path_match(glob, name) is False
+    assert calls <= (len(name) + 1) * len(glob)
+    assert match_prefix_patterns(f"{glob},x.test", f"{name}/m") is False
