@@ -1,16 +1,23 @@
 """Finding and rendering a module's README for the browsing UI.
 
 A README comes from an arbitrary upstream repository, so its HTML is hostile until
-proven otherwise: Markdown is rendered with `markdown` (raw HTML in it passes through,
-as on GitHub), then everything goes through nh3, an allowlist sanitizer, so no script,
-style, frame, form, event handler or `javascript:`/`data:` URL survives.
+proven otherwise: Markdown is rendered with cmark-gfm (GitHub's own renderer, through
+cmarkgfm; raw HTML in it passes through, as on GitHub), then everything goes through
+nh3, an allowlist sanitizer, so no script, style, frame, form, event handler or
+`javascript:`/`data:` URL survives.
+
+Why cmark-gfm: its parser is linear in its input and keeps no recursion on the C stack
+for nested blocks. Python-Markdown took 16.5 s for 8,000 `[` (quadratic) and raised
+RecursionError on a deeply nested list; cmark-gfm renders 30,000 `[` in 7 ms and 5,000
+nested list levels (a 25 MB input) in 0.6 s (issue 20).
 """
 
 import posixpath
 from urllib.parse import urljoin, urlsplit
 
-import markdown
+import cmarkgfm
 import nh3
+from cmarkgfm.cmark import Options
 
 # Root README names in order of preference: Markdown first, then plain text.
 _README_NAMES = (
@@ -33,7 +40,7 @@ _ATTRIBUTES = {
     "td": {"align", "colspan", "rowspan"},
     "th": {"align", "colspan", "rowspan"},
     "ol": {"start"},
-    "code": {"class"},  # fenced_code's "language-go": harmless, useful for styling
+    "code": {"class"},  # a fenced block's "language-go": harmless, useful for styling
     "details": {"open"},
 }
 _URL_SCHEMES = {"http", "https", "mailto"}
@@ -65,8 +72,17 @@ def render_readme(text: str, *, base_url: str | None = None) -> str:
     view's URL of this version's files, ending in `/`), else dropped: there is no page
     they could sensibly point at. In-page anchors (`#usage`) are kept.
     """
-    html = markdown.markdown(text, extensions=["fenced_code", "tables"], output_format="html")
+    html = cmarkgfm.markdown_to_html_with_extensions(
+        text, options=_CMARK_OPTIONS, extensions=_GFM_EXTENSIONS,
+    )
     return sanitize(html, base_url=base_url)
+
+
+# UNSAFE lets raw HTML through to nh3 (which removes what is unsafe) instead of replacing
+# it with a comment, so READMEs look as on GitHub; VALIDATE_UTF8 replaces bad bytes.
+_CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_VALIDATE_UTF8
+# No "tagfilter": it shows <script> and the like as text, where nh3 drops them whole.
+_GFM_EXTENSIONS = ["table", "strikethrough", "autolink", "tasklist"]
 
 
 def render_plain(text: str) -> str:
