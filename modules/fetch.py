@@ -32,7 +32,7 @@ from modules.goproxy.paths import escape_path, escape_version
 from modules.goproxy.patterns import match_prefix_patterns
 from modules.goproxy.zipcheck import Notice, validate_zip
 
-from . import hot_cache, negative_cache
+from . import deadline, hot_cache, negative_cache
 from .locks import LockTimeout, single_flight
 from .models import Module, ModuleVersion
 from .upstreams.base import Upstream, VersionInfo
@@ -159,7 +159,8 @@ def fetch_version(module: str, version: str) -> ModuleVersion:
                 return row
             negative_cache.check(module, version)
             try:
-                return _fetch_and_commit(chain, module, version)
+                with deadline.within(settings.ATHENS_FETCH_TIMEOUT):
+                    return _fetch_and_commit(chain, module, version)
             except UpstreamError as error:
                 negative_cache.remember(module, version, error)
                 raise
@@ -198,7 +199,8 @@ def restore_zip(row: ModuleVersion) -> None:
         with single_flight(f"fetch:{module}@{version}", timeout=settings.ATHENS_FETCH_TIMEOUT):
             if storage.exists(row.zip_key):
                 return  # restored meanwhile by another process
-            with tempfile.TemporaryFile(dir=settings.ATHENS_TMP_DIR) as zip_file:
+            with tempfile.TemporaryFile(dir=settings.ATHENS_TMP_DIR) as zip_file, \
+                    deadline.within(settings.ATHENS_FETCH_TIMEOUT):
                 upstream, fetched = _download_from_chain(upstream_chain(module), module, version, zip_file, endpoint="restore")
                 if (fetched.zip_hash, fetched.mod_hash) != (row.zip_hash, row.mod_hash):
                     record_fetch(

@@ -20,7 +20,7 @@ from modules.goproxy import semver
 from modules.goproxy.pseudo import is_pseudo_version, pseudo_version_time
 from modules.goproxy.versions import filter_list, latest_version
 
-from . import negative_cache
+from . import deadline, negative_cache
 from .fetch import recorded, upstream_chain
 from .models import ModuleVersion, ResolvedQuery, UpstreamListing
 from .policy import Denied, Policy
@@ -59,7 +59,8 @@ def _from_upstreams(module: str, version: str, target: str, endpoint: str, opera
     chain = upstream_chain(module)
     negative_cache.check(module, target)
     try:
-        return chain.first(recorded(module, version, endpoint, operation))
+        with deadline.within(settings.ATHENS_FETCH_TIMEOUT):
+            return chain.first(recorded(module, version, endpoint, operation))
     except UpstreamError as error:
         negative_cache.remember(module, target, error)
         raise

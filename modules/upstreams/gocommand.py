@@ -56,6 +56,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from modules import deadline
+
 from .errors import NotFound, Timeout, Unavailable, UpstreamError
 
 logger = logging.getLogger(__name__)
@@ -465,13 +467,14 @@ class GoSession:
             )
         except OSError as exc:
             raise Unavailable(f"{subject}: cannot run the go command: {exc.strerror or exc}") from exc
+        allowed = deadline.cap(self.command.timeout)  # ATHENS_DIRECT_TIMEOUT, or the fetch's deadline
         try:
-            stdout, stderr = process.communicate(timeout=self.command.timeout)
+            stdout, stderr = process.communicate(timeout=allowed)
         except subprocess.TimeoutExpired:
             _kill_group(process)
             _reap(process)
-            logger.warning("direct: go %s (%s) timed out after %gs", " ".join(args[:2]), subject, self.command.timeout)
-            raise Timeout(f"{subject}: the go command did not finish within {self.command.timeout:g}s") from None
+            logger.warning("direct: go %s (%s) timed out after %gs", " ".join(args[:2]), subject, allowed)
+            raise Timeout(f"{subject}: the go command did not finish within {allowed:g}s") from None
         except BaseException:  # interrupted: leave nothing running
             _kill_group(process)
             _reap(process)

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from modules import deadline
 from modules.goproxy.request import escape_download_path
 from modules.goproxy.versions import parse_list
 
@@ -87,8 +88,11 @@ class HttpUpstream(Upstream):
         url = self._url(module, endpoint, version)
         shown = redact_url(url)
         written = 0
+        if deadline.passed():
+            raise Timeout(f"{shown}: not asked: the fetch deadline (ATHENS_FETCH_TIMEOUT) has passed")
         try:
-            with shared_client(self.timeout).stream("GET", url) as response:
+            request_timeout = httpx.Timeout(deadline.cap(self.timeout))
+            with shared_client(self.timeout).stream("GET", url, timeout=request_timeout) as response:
                 if response.status_code in (404, 410):
                     raise NotFound(f"{shown}: {_first_line(response)}")
                 if response.status_code != 200:
@@ -101,6 +105,11 @@ class HttpUpstream(Upstream):
                     if written > max_bytes:
                         raise InvalidContent(f"{shown}: over the limit of {max_bytes} bytes")
                     dest.write(chunk)
+                    if deadline.passed():
+                        # A trickling upstream: every read is quick, the whole never ends.
+                        raise Timeout(
+                            f"{shown}: cut at the fetch deadline (ATHENS_FETCH_TIMEOUT) after {written} bytes"
+                        )
         except UpstreamError:
             raise
         except httpx.TimeoutException as exc:
