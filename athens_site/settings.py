@@ -218,6 +218,10 @@ ATHENS_FETCH_TIMEOUT = env.float("ATHENS_FETCH_TIMEOUT", default=300.0)
 ATHENS_NEGATIVE_CACHE_SECONDS = env.int("ATHENS_NEGATIVE_CACHE_SECONDS", default=60)
 ATHENS_MAX_ZIP_BYTES = env.int("ATHENS_MAX_ZIP_BYTES", default=500 << 20)
 ATHENS_MAX_GOMOD_BYTES = env.int("ATHENS_MAX_GOMOD_BYTES", default=16 << 20)
+# Entries a module zip may have (the go command has no such limit; the 500 MiB cap alone
+# allows about 4 million): bounds the memory of one fetch. The largest real modules have
+# tens of thousands of files; see README.
+ATHENS_ZIP_MAX_FILES = env.int("ATHENS_ZIP_MAX_FILES", default=200_000)
 # Lists and @latest answers of the upstreams are reused this long; non-canonical `.info`
 # queries (branches, commits) likewise for ATHENS_QUERY_TTL.
 ATHENS_LIST_TTL = env.int("ATHENS_LIST_TTL", default=60)

@@ -239,7 +239,7 @@ def _download(upstream: Upstream, module: str, version: str, zip_file) -> _Downl
         summary = validate_zip(
             zip_file, module, version,
             max_zip_size=settings.ATHENS_MAX_ZIP_BYTES, max_go_mod_size=settings.ATHENS_MAX_GOMOD_BYTES,
-            expected_go_mod=go_mod,
+            expected_go_mod=go_mod, max_files=settings.ATHENS_ZIP_MAX_FILES,
         )
     except InvalidZipError as exc:
         raise InvalidContent(f"{upstream.name}: {module}@{version}.zip: {exc}") from exc

@@ -102,6 +102,7 @@ def validate_zip(
     max_license_size: int = MAX_LICENSE,
     max_unpacked_size: int = MAX_ZIP_FILE,
     expected_go_mod: bytes | None = None,
+    max_files: int | None = None,
 ) -> ZipSummary:
     """Check a module zip for ``module_path@version``; return its summary and notices.
 
@@ -113,7 +114,7 @@ def validate_zip(
     _check_file_size(file, max_zip_size)
     prefix = f"{module_path}@{version}/"
     limits = _Limits(max_go_mod_size, max_license_size, max_unpacked_size)
-    with ZipReader(file) as reader:
+    with ZipReader(file, max_entries=max_files) as reader:
         _raise_if_any(_check_entries(reader.entries, prefix, limits))
         contents = _read_entries(reader, prefix)
 

@@ -57,6 +57,22 @@ class ZipEntry:
         return self.name.endswith("/")
 
 
+def _check_entry_count(file: BinaryIO, limit: int) -> None:
+    """Refuse a zip declaring more than `limit` entries before its central directory is
+    read: parsing one costs about 1 KB of memory an entry (1,000,000 tiny files took a
+    worker to 1 GB, issue 20). The count is the end-of-central-directory record's (the
+    zip64 one where present), which zipfile would use too."""
+    end_record = zipfile._EndRecData(file)  # noqa: SLF001 - the stdlib's own EOCD reader
+    file.seek(0)
+    if end_record is None:
+        return  # not a zip: ZipFile says so with its own message
+    declared = end_record[zipfile._ECD_ENTRIES_TOTAL]  # noqa: SLF001
+    if declared > limit:
+        raise InvalidZipError(
+            f"module zip has {declared} entries; this proxy accepts at most {limit} (ATHENS_ZIP_MAX_FILES)"
+        )
+
+
 class ZipReader:
     """An open zip file: its entries in central-directory order and their contents.
 
@@ -64,10 +80,12 @@ class ZipReader:
     file object is left open for its owner.
     """
 
-    def __init__(self, file: str | os.PathLike | BinaryIO):
+    def __init__(self, file: str | os.PathLike | BinaryIO, *, max_entries: int | None = None):
         self._owned = not hasattr(file, "read")
         self._file: BinaryIO = open(file, "rb") if self._owned else file
         try:
+            if max_entries is not None:
+                _check_entry_count(self._file, max_entries)
             with zipfile.ZipFile(self._file) as archive:
                 self.entries = [_entry(info) for info in archive.infolist()]
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError) as exc:

@@ -85,3 +85,13 @@ def test_info_with_malformed_json_is_rejected(client, proxy):
     response = client.get(f"/{MODULE}/@v/v1.0.0.info")
     assert response.status_code == 502
     assert b"invalid .info JSON" in response.content
+
+
+def test_a_zip_with_more_files_than_allowed_is_refused_with_the_limit_named(client, proxy, settings):
+    settings.ATHENS_ZIP_MAX_FILES = 5
+    publish(proxy.tree, zip_entries={"go.mod": GO_MOD.encode(), **{f"f{i}.go": b"package bad\n" for i in range(5)}})
+    response = client.get(f"/{MODULE}/@v/v1.0.0.zip")
+    assert response.status_code == 502
+    assert b"ATHENS_ZIP_MAX_FILES" in response.content
+    assert FetchEvent.objects.get(module=MODULE).outcome == "invalid"
+    assert not ModuleVersion.objects.exists()

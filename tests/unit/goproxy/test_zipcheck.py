@@ -331,3 +331,17 @@ def test_license_name(files, license_name):
 def test_zip_hash_equals_hash_zip_including_directory_entries():
     data = module_zip(MODULE, VERSION, {"": b"", "d/": b"", "d/a.go": b"package d\n", "go.mod": GO_MOD})
     assert validate_zip(io.BytesIO(data), MODULE, VERSION).zip_hash == dirhash.hash_zip(io.BytesIO(data))
+
+
+def test_a_zip_with_more_entries_than_allowed_is_refused_before_its_directory_is_read(monkeypatch):
+    data = module_zip(MODULE, VERSION, {f"f{i}.go": b"" for i in range(20)})
+    assert len(validate_zip(io.BytesIO(data), MODULE, VERSION, max_files=20).files) == 20
+
+    too_many = module_zip(MODULE, VERSION, {f"f{i}.go": b"" for i in range(21)})
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the central directory was parsed")
+
+    monkeypatch.setattr(zipfile.ZipFile, "__init__", no_parsing)
+    with pytest.raises(InvalidZipError, match="21 entries; this proxy accepts at most 20"):
+        validate_zip(io.BytesIO(too_many), MODULE, VERSION, max_files=20)
