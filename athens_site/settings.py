@@ -213,6 +213,12 @@ ATHENS_GOPRIVATE = env.str("ATHENS_GOPRIVATE", default="")
 ATHENS_UPSTREAM_TIMEOUT = env.float("ATHENS_UPSTREAM_TIMEOUT", default=30.0)
 # How long a request waits for a fetch (its own or another process's) to finish.
 ATHENS_FETCH_TIMEOUT = env.float("ATHENS_FETCH_TIMEOUT", default=300.0)
+# Web threads per process that may wait on upstreams at once (modules/cold_fetches.py);
+# keep it below the threads per process (make run: 8) so cached answers always flow.
+ATHENS_COLD_FETCHES = env.int("ATHENS_COLD_FETCHES", default=4)
+ATHENS_COLD_RETRY_AFTER = env.int("ATHENS_COLD_RETRY_AFTER", default=5)
+if ATHENS_COLD_FETCHES < 1:
+    raise ImproperlyConfigured(f"ATHENS_COLD_FETCHES={ATHENS_COLD_FETCHES}: at least 1 cold fetch per process is needed")
 # Failures (not found, invalid content, upstream errors) are remembered this long so that
 # the go command's prefix probes do not hammer the upstream.
 ATHENS_NEGATIVE_CACHE_SECONDS = env.int("ATHENS_NEGATIVE_CACHE_SECONDS", default=60)

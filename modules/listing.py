@@ -20,7 +20,7 @@ from modules.goproxy import semver
 from modules.goproxy.pseudo import is_pseudo_version, pseudo_version_time
 from modules.goproxy.versions import filter_list, latest_version
 
-from . import deadline, negative_cache
+from . import cold_fetches, deadline, negative_cache
 from .fetch import recorded, upstream_chain
 from .models import ModuleVersion, ResolvedQuery, UpstreamListing
 from .policy import Denied, Policy
@@ -58,16 +58,19 @@ def _from_upstreams(module: str, version: str, target: str, endpoint: str, opera
     """Ask the module's upstream chain, through the negative cache; remember failures."""
     chain = upstream_chain(module)
     negative_cache.check(module, target)
-    try:
-        with deadline.within(settings.ATHENS_FETCH_TIMEOUT):
-            return chain.first(recorded(module, version, endpoint, operation))
-    except UpstreamError as error:
-        negative_cache.remember(module, target, error)
-        raise
+    with cold_fetches.slot(f"{module} {endpoint}"):  # Busy: not an upstream failure, not remembered
+        try:
+            with deadline.within(settings.ATHENS_FETCH_TIMEOUT):
+                return chain.first(recorded(module, version, endpoint, operation))
+        except UpstreamError as error:
+            negative_cache.remember(module, target, error)
+            raise
 
 
 def _may_fall_back(error: UpstreamError) -> bool:
-    return not isinstance(error, NotFound) and settings.ATHENS_NETWORK_MODE == "fallback"
+    # Busy: the upstream was not even asked; an answer from the cache alone could miss
+    # newer versions, and the client is told to come back in a few seconds instead.
+    return not isinstance(error, (NotFound, cold_fetches.Busy)) and settings.ATHENS_NETWORK_MODE == "fallback"
 
 
 def version_list(module: str, policy: Policy | None = None) -> Answer:

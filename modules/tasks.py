@@ -18,7 +18,7 @@ from django.db import connection
 
 from athens_site import request_id as request_ids
 
-from . import negative_cache
+from . import cold_fetches, negative_cache
 from .fetch import STORAGE_ERRORS, fetch_version, ready_version
 from .models import ModuleVersion
 from .upstreams.errors import Timeout, UpstreamError, error_from_status
@@ -57,6 +57,11 @@ def fetch_through_worker(module: str, version: str) -> ModuleVersion:
     before a task is queued, so probes of missing versions never reach the queue.
     """
     negative_cache.check(module, version)
+    with cold_fetches.slot(f"{module}@{version}"):
+        return _fetch_and_wait(module, version)
+
+
+def _fetch_and_wait(module: str, version: str) -> ModuleVersion:
     result = fetch_version_task.delay(module, version, request_id=request_ids.current())
     deadline = time.monotonic() + settings.ATHENS_FETCH_TIMEOUT
     while True:

@@ -68,7 +68,10 @@ def _answer(request, path: str, record: DownloadRecord):
         return serving.error_response(denial.http_status, denial.client_message)
     except UpstreamError as error:
         record.message = error.message
-        return serving.error_response(error.http_status, error.client_message)
+        response = serving.error_response(error.http_status, error.client_message)
+        if error.retry_after is not None:
+            response["Retry-After"] = str(error.retry_after)
+        return response
     except DatabaseError:
         logger.exception("database error answering %s", path)
         record.message = "database unavailable"
@@ -112,9 +115,10 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
     if mode == Mode.SYNC or (mode == Mode.REDIRECT and target is None):
         row = fetch_through_worker(req.module, req.version)
         record.cache = Cache.FETCHED
-        if row.time is None:
-            # Its .info has no Time: its age counts from now, the fetch (quarantine).
-            Policy().check(req.module, req.version, lambda version: row.release_time)
+        # Checked again with what the fetch learnt: the release time the check before
+        # may not have had (an upstream that failed it, an .info without Time, whose age
+        # counts from now, the fetch).
+        Policy().check(req.module, req.version, lambda version: row.release_time)
         return respond(row)
     if download_modes.fetches_in_background(mode):
         fetch_in_background(req.module, req.version)

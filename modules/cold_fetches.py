@@ -1,0 +1,65 @@
+"""A bounded number of cold fetches per web process, so cached answers keep flowing.
+
+A cold request (a version not cached yet, a list or @latest or query the upstream must
+answer) holds its web thread until the upstream has answered, or until the fetch
+deadline. A flood of them, against a slow upstream, used to take every thread of every
+web process, and then nothing answered: not cached versions, not /healthz (issue 20).
+So at most ATHENS_COLD_FETCHES of a process's threads wait on upstreams at once; a cold
+request beyond that is answered at once with 503 and Retry-After (the go command reports
+it; CI retries), and the remaining threads serve the cache.
+
+A thread that already holds a slot may take it again (a quarantine lookup inside a
+download, for instance), so one request never waits for itself.
+"""
+
+import contextlib
+import threading
+
+from django.conf import settings
+
+from .upstreams.errors import Unavailable
+
+_lock = threading.Lock()
+_semaphores: dict[int, threading.BoundedSemaphore] = {}
+_held = threading.local()
+
+
+class Busy(Unavailable):
+    """Every cold-fetch slot of this process is taken: try again in a moment."""
+
+    http_status = 503
+    prefix = "service unavailable"
+
+    @property
+    def retry_after(self) -> int:
+        return settings.ATHENS_COLD_RETRY_AFTER
+
+
+def _semaphore(limit: int) -> threading.BoundedSemaphore:
+    with _lock:
+        semaphore = _semaphores.get(limit)
+        if semaphore is None:
+            semaphore = _semaphores[limit] = threading.BoundedSemaphore(limit)
+        return semaphore
+
+
+@contextlib.contextmanager
+def slot(what: str):
+    """Hold one of the process's cold-fetch slots for the block, or raise Busy."""
+    if getattr(_held, "depth", 0):
+        _held.depth += 1
+        try:
+            yield
+        finally:
+            _held.depth -= 1
+        return
+    limit = settings.ATHENS_COLD_FETCHES
+    semaphore = _semaphore(limit)
+    if not semaphore.acquire(blocking=False):
+        raise Busy(f"{what}: {limit} cold fetches are already under way in this server process; try again shortly")
+    _held.depth = 1
+    try:
+        yield
+    finally:
+        _held.depth = 0
+        semaphore.release()
