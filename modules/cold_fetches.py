@@ -43,6 +43,16 @@ def _semaphore(limit: int) -> threading.BoundedSemaphore:
         return semaphore
 
 
+def take(what: str):
+    """Take a slot now for work another thread will do; return the function that gives
+    it back (that thread calls it when done). Raises Busy."""
+    limit = settings.ATHENS_COLD_FETCHES
+    semaphore = _semaphore(limit)
+    if not semaphore.acquire(blocking=False):
+        raise Busy(f"{what}: {limit} cold fetches are already under way in this server process; try again shortly")
+    return semaphore.release
+
+
 @contextlib.contextmanager
 def slot(what: str):
     """Hold one of the process's cold-fetch slots for the block, or raise Busy."""
@@ -53,13 +63,10 @@ def slot(what: str):
         finally:
             _held.depth -= 1
         return
-    limit = settings.ATHENS_COLD_FETCHES
-    semaphore = _semaphore(limit)
-    if not semaphore.acquire(blocking=False):
-        raise Busy(f"{what}: {limit} cold fetches are already under way in this server process; try again shortly")
+    release = take(what)
     _held.depth = 1
     try:
         yield
     finally:
         _held.depth = 0
-        semaphore.release()
+        release()

@@ -235,6 +235,8 @@ class ReleaseTimes:
         self.budget -= 1
         try:
             answer = resolve_query(self.module, version)
+        except cold_fetches.Busy:
+            raise  # not "unknown, so old enough": anyone could make the proxy busy
         except UpstreamError:
             return None
         # None for an .info without Time: unknown until the version is cached, when its

@@ -81,8 +81,10 @@ def render_readme(text: str, *, base_url: str | None = None) -> str:
 # UNSAFE lets raw HTML through to nh3 (which removes what is unsafe) instead of replacing
 # it with a comment, so READMEs look as on GitHub; VALIDATE_UTF8 replaces bad bytes.
 _CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_VALIDATE_UTF8
-# No "tagfilter": it shows <script> and the like as text, where nh3 drops them whole.
-_GFM_EXTENSIONS = ["table", "strikethrough", "autolink", "tasklist"]
+# No "tagfilter": it shows <script> and the like as text, where nh3 drops them whole. No
+# "tasklist": its <input> checkboxes are dropped by nh3, and "[x]" with them; without
+# it, "- [x] done" keeps its brackets.
+_GFM_EXTENSIONS = ["table", "strikethrough", "autolink"]
 
 
 def render_plain(text: str) -> str:

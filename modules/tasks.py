@@ -96,14 +96,23 @@ def fetch_in_background(module: str, version: str) -> None:
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         fetch_version_task.delay(module, version, request_id=request_id)
         return
+    # Each thread holds a database connection and an upstream download: bounded by the
+    # same slots as the requests that wait for their fetch (Busy: 503, try again).
+    release = cold_fetches.take(f"{module}@{version}")
     thread = threading.Thread(
-        target=_fetch_in_thread, args=(module, version, request_id), name=f"fetch {module}@{version}", daemon=True
+        target=_fetch_in_thread, args=(module, version, request_id, release), name=f"fetch {module}@{version}",
+        daemon=True,
     )
-    thread.start()
+    try:
+        thread.start()
+    except BaseException:
+        release()
+        raise
 
 
-def _fetch_in_thread(module: str, version: str, request_id: str) -> None:
+def _fetch_in_thread(module: str, version: str, request_id: str, release) -> None:
     try:
         fetch_version_task(module, version, request_id)
     finally:
         connection.close()  # the thread's own connection; nobody else will close it
+        release()

@@ -58,19 +58,45 @@ class ZipEntry:
 
 
 def _check_entry_count(file: BinaryIO, limit: int) -> None:
-    """Refuse a zip declaring more than `limit` entries before its central directory is
-    read: parsing one costs about 1 KB of memory an entry (1,000,000 tiny files took a
-    worker to 1 GB, issue 20). The count is the end-of-central-directory record's (the
-    zip64 one where present), which zipfile would use too."""
+    """Refuse a zip with more than `limit` entries before zipfile parses its central
+    directory: parsing costs about 1 KB of memory an entry (1,000,000 tiny files took a
+    worker to 1 GB, issue 20).
+
+    The entries are counted by walking the central directory's headers as zipfile will
+    read them (its size and offset from the end record, the zip64 one where present),
+    not taken from the end record's count: zipfile ignores that count, and Go compares
+    only its low 16 bits, so a zip could declare 1 entry and hold a million. The walk
+    reads 46 bytes a header and stops at limit + 1.
+    """
     end_record = zipfile._EndRecData(file)  # noqa: SLF001 - the stdlib's own EOCD reader
-    file.seek(0)
     if end_record is None:
+        file.seek(0)
         return  # not a zip: ZipFile says so with its own message
-    declared = end_record[zipfile._ECD_ENTRIES_TOTAL]  # noqa: SLF001
-    if declared > limit:
-        raise InvalidZipError(
-            f"module zip has {declared} entries; this proxy accepts at most {limit} (ATHENS_ZIP_MAX_FILES)"
-        )
+    size = end_record[zipfile._ECD_SIZE]  # noqa: SLF001
+    # As zipfile computes it: the directory ends where the end record (or the zip64
+    # end record and locator before it) starts, whatever the offset field claims.
+    end = end_record[zipfile._ECD_LOCATION]  # noqa: SLF001
+    if end_record[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:  # noqa: SLF001
+        end -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+    file.seek(max(end - size, 0))
+    count, walked = 0, 0
+    while walked < size:
+        header = file.read(_CENTRAL_HEADER_SIZE)
+        if len(header) < _CENTRAL_HEADER_SIZE or header[:4] != b"PK\x01\x02":
+            break  # zipfile reports the damage
+        name_length, extra_length, comment_length = struct.unpack("<HHH", header[28:34])
+        file.seek(name_length + extra_length + comment_length, os.SEEK_CUR)
+        walked += _CENTRAL_HEADER_SIZE + name_length + extra_length + comment_length
+        count += 1
+        if count > limit:
+            file.seek(0)
+            raise InvalidZipError(
+                f"module zip has more than {limit} entries; this proxy accepts at most {limit} (ATHENS_ZIP_MAX_FILES)"
+            )
+    file.seek(0)
+
+
+_CENTRAL_HEADER_SIZE = 46
 
 
 class ZipReader:

@@ -454,6 +454,8 @@ class GoSession:
         Arguments go to the process as they are, never through a shell.
         """
         argv = [self.command.go, *args]
+        if deadline.passed():
+            raise Timeout(f"{subject}: not run: the fetch deadline (ATHENS_FETCH_TIMEOUT) has passed")
         started = time.monotonic()
         try:
             process = subprocess.Popen(

@@ -15,7 +15,6 @@ from .base import Upstream, VersionInfo
 from .errors import InvalidContent, NotFound, Timeout, Unavailable, UpstreamError
 
 USER_AGENT = "athens-django/1"
-_CHUNK = 1 << 16
 
 _client_lock = threading.Lock()
 _clients: dict[float, httpx.Client] = {}
@@ -100,7 +99,9 @@ class HttpUpstream(Upstream):
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > max_bytes:
                     raise InvalidContent(f"{shown}: {declared} bytes is over the limit of {max_bytes}")
-                for chunk in response.iter_bytes(_CHUNK):
+                # No chunk size: each piece as it arrives (a 64 KiB chunk size would hold a
+                # small body back until it is complete, and the deadline with it).
+                for chunk in response.iter_bytes():
                     written += len(chunk)
                     if written > max_bytes:
                         raise InvalidContent(f"{shown}: over the limit of {max_bytes} bytes")

@@ -10,6 +10,7 @@ import time
 
 from django.db import DatabaseError
 from django.http import HttpResponseRedirect
+from django.utils import timezone
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -19,7 +20,7 @@ from modules.goproxy.errors import InvalidRequestError
 from modules.goproxy.paths import version_fits_path
 from modules.goproxy.request import DownloadRequest, escape_download_path, parse_download_path
 
-from .. import download_modes, listing, serving, zip_delivery
+from .. import cold_fetches, download_modes, listing, serving, zip_delivery
 from ..fetch import STORAGE_ERRORS, ready_version, restore_zip, upstream_chain
 from ..models import DownloadModeRule, ModuleVersion
 from ..policy import Denied, Policy
@@ -103,7 +104,8 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
     mode for a cache miss says (fetch now, fetch in the background, redirect, refuse)."""
     if not version_fits_path(req.module, req.version):
         raise NotFound(f"{req.module}@{req.version}: version {req.version} does not fit module path {req.module}")
-    Policy().check(req.module, req.version, listing.ReleaseTimes(req.module))
+    times = listing.ReleaseTimes(req.module)
+    Policy().check(req.module, req.version, times)
     row = ready_version(req.module, req.version)
     if row is not None:
         record.cache = Cache.HIT
@@ -120,6 +122,9 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
         # counts from now, the fetch).
         Policy().check(req.module, req.version, lambda version: row.release_time)
         return respond(row)
+    # Not fetched here, so nothing more is learnt before answering: a release time still
+    # unknown counts as now, as it will once the version is cached (quarantine).
+    Policy().check(req.module, req.version, lambda version: times(version) or timezone.now())
     if download_modes.fetches_in_background(mode):
         fetch_in_background(req.module, req.version)
     if target is not None:
@@ -169,7 +174,8 @@ def _zip(req: DownloadRequest, record: DownloadRecord):
             # The row says cached, storage lost the object: fetch the same bytes again.
             logger.error("cached zip %s is missing from storage; restoring it", row.zip_key)
             record.message = "cached zip was missing from storage; restored from upstream"
-            restore_zip(row)
+            with cold_fetches.slot(f"{row.module.path}@{row.version}"):
+                restore_zip(row)
             return zip_delivery.zip_response(row)
 
     return _version_artifact(req, record, respond)

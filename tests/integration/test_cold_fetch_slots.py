@@ -72,3 +72,16 @@ def test_a_busy_answer_is_not_remembered_as_an_upstream_failure(client, proxy, s
 def test_one_request_may_take_its_own_slot_again():
     with cold_fetches.slot("outer"), cold_fetches.slot("inner"):
         pass
+
+
+def test_background_fetches_without_a_broker_take_slots_too(client, proxy, settings):
+    """async mode in the embedded setup fetches in threads: bounded like the rest."""
+    settings.ATHENS_DOWNLOAD_MODE = "async"
+    settings.ATHENS_COLD_FETCHES = 1
+    release = cold_fetches.take("a slow upstream")
+    try:
+        response = client.get(f"/{HELLO}/@v/v1.1.0.zip")
+        assert response.status_code == 503
+        assert response["Retry-After"]
+    finally:
+        release()

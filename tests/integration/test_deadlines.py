@@ -2,6 +2,8 @@
 no single read ever times out, is cut at ATHENS_FETCH_TIMEOUT instead of holding a web
 thread for as long as it likes."""
 
+import re
+
 import pytest
 
 from audit.models import FetchEvent
@@ -28,6 +30,9 @@ def test_a_trickling_zip_is_cut_at_the_fetch_deadline(client, trickling):
     assert b"fetch deadline" in response.content
     event = FetchEvent.objects.get(module=HELLO, version="v1.0.0")
     assert event.outcome == "error" and "cut at the fetch deadline" in event.error
+    # Cut in the middle of the body, not after it had all arrived anyway.
+    received = int(re.search(r"after (\d+) bytes", event.error).group(1))
+    assert received < len(trickling.tree.files(HELLO, "v1.0.0").zip_bytes)
     assert not ModuleVersion.objects.exists()
 
 

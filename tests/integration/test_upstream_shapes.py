@@ -159,3 +159,15 @@ def test_a_canonical_version_answered_with_another_is_refused_as_the_go_command_
     response = client.get(f"/{MODULE}/@v/v1.0.0.info")
     assert response.status_code == 502
     assert b"instead of requested version" in response.content
+
+
+@pytest.mark.parametrize("mode", ["redirect", "async", "async_redirect"])
+def test_without_a_fetch_here_an_unknown_release_time_is_quarantined(client, proxy, settings, mode):
+    """Redirect and async modes answer before anything is cached: an .info without Time
+    cannot prove the version old, so under a quarantine it is refused, not sent on."""
+    settings.ATHENS_DOWNLOAD_MODE = mode
+    publish(proxy.tree, info=INFO_SHAPES["without Time"])
+    PolicyRule.objects.create(pattern="*", action="allow", min_age_days=7)
+    response = client.get(f"/{MODULE}/@v/v1.0.0.zip")
+    assert response.status_code == 403
+    assert b"quarantine" in response.content

@@ -119,12 +119,15 @@ def _throwaway_postgresql() -> Iterator[str]:
         _run_as(owner, [f"{bin_dir}/initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                         "--no-sync"])
         options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        _run_as(owner, [f"{bin_dir}/pg_ctl", "-D", str(data), "-o", options, "-l", str(base / "log"),
-                        "-w", "-t", str(int(START_TIMEOUT)), "start"])
+        stop = [f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"]
         try:
+            _run_as(owner, [f"{bin_dir}/pg_ctl", "-D", str(data), "-o", options, "-l", str(base / "log"),
+                            "-w", "-t", str(int(START_TIMEOUT)), "start"])
             yield f"postgres://postgres@127.0.0.1:{port}/athens"
         finally:
-            _run_as(owner, [f"{bin_dir}/pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"], check=False)
+            # Also after a start that timed out: the postmaster may be up all the same.
+            if (data / "postmaster.pid").exists():
+                _run_as(owner, stop, check=False)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -185,6 +188,7 @@ def _throwaway_redis() -> Iterator[str]:
         [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
          "--dir", str(base), "--logfile", str(base / "log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=base,
+        start_new_session=True,  # a Ctrl-C for the suite must not stop it before the suite is done
     )
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -214,7 +218,8 @@ def _install_debian_package(name: str) -> None:
     print(f"tests: installing Debian's {name}", file=sys.stderr, flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    # policy-rc.d-style: the package's own cluster/service is not what the tests use.
+    # The package may start its own service on the default port; the tests then use the
+    # throwaway server started next all the same (the default was probed before).
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", name], check=True, env=env)
 
 
@@ -228,6 +233,9 @@ def main(argv: list[str]) -> int:
     if not argv:
         print("usage: python -m tests.support.services -- COMMAND [ARGS...]", file=sys.stderr)
         return 2
+    # A SIGTERM (a CI time limit, a killed make) unwinds like Ctrl-C: the servers stop and
+    # their directories go.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         with suite_services(os.environ.get("DATABASE_URL") or None, os.environ.get("ATHENS_TEST_REDIS_URL") or None) as services:
             for name in services.started:
@@ -237,9 +245,10 @@ def main(argv: list[str]) -> int:
             process = subprocess.Popen(argv, env={**os.environ, **services.environ()})
             try:
                 return process.wait()
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, SystemExit):
                 process.send_signal(signal.SIGINT)
-                return process.wait()
+                process.wait()
+                raise
     except BringUpError as exc:
         print(f"tests: {exc}", file=sys.stderr)
         return 1

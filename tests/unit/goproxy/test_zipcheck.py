@@ -343,5 +343,16 @@ def test_a_zip_with_more_entries_than_allowed_is_refused_before_its_directory_is
         raise AssertionError("the central directory was parsed")
 
     monkeypatch.setattr(zipfile.ZipFile, "__init__", no_parsing)
-    with pytest.raises(InvalidZipError, match="21 entries; this proxy accepts at most 20"):
+    with pytest.raises(InvalidZipError, match="more than 20 entries; this proxy accepts at most 20"):
         validate_zip(io.BytesIO(too_many), MODULE, VERSION, max_files=20)
+
+
+def test_the_entry_limit_counts_headers_not_the_count_the_end_record_declares():
+    # zipfile reads every header whatever the end record says, and Go compares only
+    # the count's low 16 bits: a zip declaring 1 entry may hold many.
+    data = bytearray(module_zip(MODULE, VERSION, {f"f{i}.go": b"" for i in range(5)}))
+    end = data.rindex(b"PK\x05\x06")
+    data[end + 8:end + 12] = (1).to_bytes(2, "little") * 2  # entries on this disk, in total
+    with pytest.raises(InvalidZipError, match="more than 2 entries"):
+        validate_zip(io.BytesIO(bytes(data)), MODULE, VERSION, max_files=2)
+    assert len(validate_zip(io.BytesIO(bytes(data)), MODULE, VERSION, max_files=5).files) == 5
