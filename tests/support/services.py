@@ -71,19 +71,18 @@ def suite_services(
     which is what someone who named it wants to know); the defaults are probed first.
     """
     with contextlib.ExitStack() as stack:
-        started = []
-        if database_url is None:
-            if _answers(default_database_url):
-                database_url = default_database_url
-            else:
-                database_url = stack.enter_context(_throwaway_postgresql())
-                started.append("postgresql")
-        if redis_url is None:
-            if _answers(default_redis_url):
-                redis_url = default_redis_url
-            else:
-                redis_url = stack.enter_context(_throwaway_redis())
-                started.append("redis")
+        started: list[str] = []
+
+        def choose(given: str | None, default: str, name: str, throwaway) -> str:
+            if given is not None:
+                return given
+            if _answers(default):
+                return default
+            started.append(name)
+            return stack.enter_context(throwaway())
+
+        database_url = choose(database_url, default_database_url, "postgresql", _throwaway_postgresql)
+        redis_url = choose(redis_url, default_redis_url, "redis", _throwaway_redis)
         yield Services(database_url=database_url, redis_url=redis_url, started=started)
 
 
