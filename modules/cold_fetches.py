@@ -22,6 +22,7 @@ from .upstreams.errors import Unavailable
 _lock = threading.Lock()
 _semaphores: dict[int, threading.BoundedSemaphore] = {}
 _held = threading.local()
+_active: dict[str, list] = {}  # what -> [release of its slot, threads sharing it]
 
 
 class Busy(Unavailable):
@@ -55,7 +56,12 @@ def take(what: str):
 
 @contextlib.contextmanager
 def slot(what: str):
-    """Hold one of the process's cold-fetch slots for the block, or raise Busy."""
+    """Hold this process's cold-fetch slot for `what` for the block, or raise Busy.
+
+    Requests for the same `what` (one module version, one module's list) share one slot:
+    they wait for the same upstream work (the fetch's single flight), and twenty CI jobs
+    asking for one new version at once must all get it, not sixteen 503s.
+    """
     if getattr(_held, "depth", 0):
         _held.depth += 1
         try:
@@ -63,10 +69,28 @@ def slot(what: str):
         finally:
             _held.depth -= 1
         return
-    release = take(what)
+    with _lock:
+        sharing = _active.get(what)
+        if sharing is not None:
+            sharing[1] += 1
+    if sharing is None:
+        release = take(what)
+        with _lock:
+            sharing = _active.get(what)
+            if sharing is None:
+                _active[what] = sharing = [release, 1]
+            else:  # another thread got there meanwhile: share its slot, give ours back
+                sharing[1] += 1
+                release()
     _held.depth = 1
     try:
         yield
     finally:
         _held.depth = 0
-        release()
+        with _lock:
+            sharing[1] -= 1
+            done = sharing[1] == 0
+            if done:
+                del _active[what]
+        if done:
+            sharing[0]()

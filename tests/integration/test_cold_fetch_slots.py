@@ -20,12 +20,12 @@ def all_slots_taken(settings):
     settings.ATHENS_COLD_FETCHES = 2
     release, held = threading.Event(), threading.Barrier(3)
 
-    def hold():
-        with cold_fetches.slot("a slow upstream"):
+    def hold(target):
+        with cold_fetches.slot(target):
             held.wait()
             release.wait(timeout=60)
 
-    holders = [threading.Thread(target=hold) for _ in range(2)]
+    holders = [threading.Thread(target=hold, args=(f"slow.example.test/m{i}@v1.0.0",)) for i in range(2)]
     for holder in holders:
         holder.start()
     held.wait()
@@ -85,3 +85,32 @@ def test_background_fetches_without_a_broker_take_slots_too(client, proxy, setti
         assert response["Retry-After"]
     finally:
         release()
+
+
+def test_requests_for_the_same_target_share_one_slot(settings):
+    """Twenty CI jobs asking for one new version wait on one fetch: one slot, no 503."""
+    settings.ATHENS_COLD_FETCHES = 1
+    inside, leave = threading.Barrier(5), threading.Event()
+    errors = []
+
+    def same_version():
+        try:
+            with cold_fetches.slot("example.test/m@v1.0.0"):
+                inside.wait(timeout=10)
+                leave.wait(timeout=10)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=same_version) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    inside.wait(timeout=10)  # all four are inside, on one slot
+    with pytest.raises(cold_fetches.Busy):
+        with cold_fetches.slot("example.test/other@v1.0.0"):
+            pass
+    leave.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with cold_fetches.slot("example.test/other@v1.0.0"):  # given back when the last one left
+        pass
