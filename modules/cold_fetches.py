@@ -17,19 +17,30 @@ import threading
 
 from django.conf import settings
 
-from .upstreams.errors import Unavailable
-
 _lock = threading.Lock()
 _semaphores: dict[int, threading.BoundedSemaphore] = {}
 _held = threading.local()
 _active: dict[str, list] = {}  # what -> [release of its slot, threads sharing it]
 
 
-class Busy(Unavailable):
-    """Every cold-fetch slot of this process is taken: try again in a moment."""
+class Busy(Exception):
+    """Every cold-fetch slot of this process is taken: try again in a moment.
+
+    Not an UpstreamError on purpose: the upstream was not asked, so nothing that handles
+    upstream failures applies (the negative cache, network-mode fallback to the cache,
+    "release time unknown" in quarantine lookups); it reaches the view, which answers
+    503 with Retry-After.
+    """
 
     http_status = 503
-    prefix = "service unavailable"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def client_message(self) -> str:
+        return f"service unavailable: {self.message}"
 
     @property
     def retry_after(self) -> int:

@@ -58,7 +58,7 @@ def _from_upstreams(module: str, version: str, target: str, endpoint: str, opera
     """Ask the module's upstream chain, through the negative cache; remember failures."""
     chain = upstream_chain(module)
     negative_cache.check(module, target)
-    with cold_fetches.slot(f"{module} {endpoint}"):  # Busy: not an upstream failure, not remembered
+    with cold_fetches.slot(f"{module} {endpoint}"):
         try:
             with deadline.within(settings.ATHENS_FETCH_TIMEOUT):
                 return chain.first(recorded(module, version, endpoint, operation))
@@ -68,9 +68,7 @@ def _from_upstreams(module: str, version: str, target: str, endpoint: str, opera
 
 
 def _may_fall_back(error: UpstreamError) -> bool:
-    # Busy: the upstream was not even asked; an answer from the cache alone could miss
-    # newer versions, and the client is told to come back in a few seconds instead.
-    return not isinstance(error, (NotFound, cold_fetches.Busy)) and settings.ATHENS_NETWORK_MODE == "fallback"
+    return not isinstance(error, NotFound) and settings.ATHENS_NETWORK_MODE == "fallback"
 
 
 def version_list(module: str, policy: Policy | None = None) -> Answer:
@@ -235,9 +233,7 @@ class ReleaseTimes:
         self.budget -= 1
         try:
             answer = resolve_query(self.module, version)
-        except cold_fetches.Busy:
-            raise  # not "unknown, so old enough": anyone could make the proxy busy
-        except UpstreamError:
+        except UpstreamError:  # (cold_fetches.Busy is not one: anyone could make the proxy busy)
             return None
         # None for an .info without Time: unknown until the version is cached, when its
         # age starts to count from the fetch (ModuleVersion.release_time; the download

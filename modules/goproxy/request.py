@@ -16,7 +16,10 @@ from urllib.parse import quote as percent_encode
 
 from . import semver
 from .errors import GoProxyError, InvalidRequestError, InvalidVersionError, quote, quote_rune
-from .paths import check_path_major, check_version_fits_path, escape_path, split_path_version, escape_version, unescape_path, unescape_version
+from .paths import (
+    check_path_major, check_version_fits_path, escape_path, escape_version, split_path_version, unescape_path,
+    unescape_version,
+)
 from .versions import RESERVED_QUERIES, is_query
 
 MAX_PATH_LENGTH = 1024

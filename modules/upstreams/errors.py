@@ -12,7 +12,6 @@ class UpstreamError(Exception):
     http_status = 502
     outcome = "error"
     prefix = "bad gateway"
-    retry_after: int | None = None  # seconds, for a Retry-After header
 
     def __init__(self, message: str):
         super().__init__(message)

@@ -44,7 +44,7 @@ from pygments.util import ClassNotFound
 
 from audit import charts
 from audit.recorder import record_fetch
-from modules import browse, zipview
+from modules import browse, cold_fetches, zipview
 from modules.fetch import artifact_key, modules_storage, ready_version
 from modules.goproxy import semver
 from modules.goproxy.errors import InvalidPathError
@@ -73,10 +73,11 @@ NOTICE_LABELS = {
 
 def notice_badges(codes) -> list[dict]:
     """[{code, label, title}] for the badges of a version's notices."""
-    return [
-        {"code": code, "label": NOTICE_LABELS.get(code, (code, ""))[0], "title": NOTICE_LABELS.get(code, ("", code))[1]}
-        for code in codes
-    ]
+    badges = []
+    for code in codes:
+        label, title = NOTICE_LABELS.get(code, (code, code))
+        badges.append({"code": code, "label": label, "title": title})
+    return badges
 
 
 # --- Access ----------------------------------------------------------------------------
@@ -316,7 +317,13 @@ def fetch(request):
             # A failure remembered from earlier would be reported at once as this
             # fetch's outcome; a person asking again wants a new attempt.
             FetchFailure.objects.filter(module_path=module, target=version).delete()
-            fetch_in_background(module, version)
+            try:
+                fetch_in_background(module, version)
+            except cold_fetches.Busy as busy:
+                return render(request, "browse/fetch.html", {
+                    "module": module, "version": version, "error": busy.message, "started": False,
+                    "status_url": "",
+                }, status=503)
         return HttpResponseRedirect(reverse("browse:fetch") + "?" + urlencode({"module": module, "version": version, "started": 1}))
     if request.method == "GET" and module and version and error is None:
         started = True

@@ -69,9 +69,11 @@ def _answer(request, path: str, record: DownloadRecord):
         return serving.error_response(denial.http_status, denial.client_message)
     except UpstreamError as error:
         record.message = error.message
-        response = serving.error_response(error.http_status, error.client_message)
-        if error.retry_after is not None:
-            response["Retry-After"] = str(error.retry_after)
+        return serving.error_response(error.http_status, error.client_message)
+    except cold_fetches.Busy as busy:
+        record.message = busy.message
+        response = serving.error_response(busy.http_status, busy.client_message)
+        response["Retry-After"] = str(busy.retry_after)
         return response
     except DatabaseError:
         logger.exception("database error answering %s", path)

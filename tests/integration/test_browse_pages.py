@@ -297,6 +297,19 @@ def test_fetch_form_refuses_bad_input(client, proxy, staff, monkeypatch):
     assert client.post("/modules/fetch/", {"module": "<script>", "version": "v1.0.0"}).status_code == 400
 
 
+def test_staff_fetch_while_every_cold_fetch_slot_is_taken_is_a_form_error(client, proxy, staff, settings):
+    from modules import cold_fetches
+
+    settings.ATHENS_COLD_FETCHES = 1
+    release = cold_fetches.take("a slow upstream")
+    try:
+        response = client.post("/modules/fetch/", {"module": HELLO, "version": "v1.1.0"})
+    finally:
+        release()
+    assert response.status_code == 503
+    assert 'id="fetch-error"' in text(response) and "try again shortly" in text(response)
+
+
 def test_fetch_needs_the_csrf_token(proxy, staff):
     from django.test import Client
     strict = Client(enforce_csrf_checks=True)

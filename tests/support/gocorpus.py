@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import json
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -195,10 +194,3 @@ def _latest(oracle, versions: list[str]) -> str | None:
             best[kind] = version
     return best["release"] or best["prerelease"] or best["pseudo"]
 
-
-def info_version(info: bytes | None) -> str | None:
-    """The Version an .info names, for reports (None if it has none or is not JSON)."""
-    try:
-        return json.loads(info or b"")["Version"]
-    except (ValueError, KeyError, TypeError):
-        return None
