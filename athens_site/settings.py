@@ -261,6 +261,10 @@ for _name in ("ATHENS_NETRC", "ATHENS_GIT_CONFIG"):
 # through the admin's login page; true lets anyone browse. Fetching into the cache and
 # evicting from it need a staff account either way.
 ATHENS_UI_PUBLIC = env.bool("ATHENS_UI_PUBLIC", default=False)
+# A README's images from other sites are shown as links by default, so that viewing a
+# version page never makes the reader's browser contact a host the README chose
+# (tracking pixels); true shows them as images.
+ATHENS_README_EXTERNAL_IMAGES = env.bool("ATHENS_README_EXTERNAL_IMAGES", default=False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 # Number of trusted reverse proxies in front of the web servers; when > 0 the client

@@ -31,8 +31,10 @@ from modules.goproxy.errors import InvalidZipError
 from modules.goproxy.paths import escape_path, escape_version
 from modules.goproxy.patterns import match_prefix_patterns
 from modules.goproxy.zipcheck import Notice, validate_zip
+from modules.goproxy.zipread import ZipEntry
 
 from . import deadline, hot_cache, negative_cache
+from .browse import digest
 from .locks import LockTimeout, single_flight
 from .models import Module, ModuleVersion
 from .upstreams.base import Upstream, VersionInfo
@@ -130,6 +132,7 @@ class _Download:
     zip_hash: str
     mod_hash: str
     notices: tuple[Notice, ...] = ()
+    entries: tuple[ZipEntry, ...] = ()  # the zip's central directory, as validate_zip read it
 
     def audit_details(self) -> dict:
         return {
@@ -246,6 +249,7 @@ def _download(upstream: Upstream, module: str, version: str, zip_file) -> _Downl
     return _Download(
         info=info, go_mod=go_mod, zip_file=zip_file, zip_size=zip_size,
         zip_hash=summary.zip_hash, mod_hash=hash_go_mod(go_mod), notices=summary.notices,
+        entries=summary.entries,
     )
 
 
@@ -288,5 +292,7 @@ def _commit(module: str, version: str, upstream: Upstream, fetched: _Download) -
         if row is None:
             raise
     negative_cache.forget(module, version)
+    # What the pages show of it, derived once now that the zip is at hand (issue 20).
+    digest.build_after_fetch(row, zip_file=fetched.zip_file, entries=list(fetched.entries))
     logger.info("cached %s@%s from %s (%d bytes)", module, version, upstream.name, fetched.zip_size)
     return row

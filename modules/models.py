@@ -253,3 +253,8 @@ class PolicyRuleChange(models.Model):
 
     def __str__(self):
         return f"rule #{self.rule_id} {self.kind} by {self.changed_by or '?'}"
+
+
+# The browsing UI's derived tables live with the code that builds them; importing them
+# here registers them with this app.
+from modules.browse.models import ModuleDigest, VersionDigest, VersionFile  # noqa: E402, F401

@@ -139,6 +139,12 @@ def sort_key(v: str) -> tuple:
     return (_precedence(v), v)
 
 
+def precedence(v: str) -> tuple:
+    """A key equal for versions of equal precedence (build metadata ignored), ordered
+    as ``compare`` orders them: for bisecting a sorted list by a bound."""
+    return _precedence(v)
+
+
 def max_version(versions: Iterable[str]) -> str | None:
     """The highest valid version of ``versions`` (as given, not canonicalized), or None."""
     valid = [v for v in versions if is_valid(v)]

@@ -38,7 +38,7 @@ import hashlib
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Iterable
 
 from . import semver
@@ -66,6 +66,8 @@ class ZipSummary:
     license_name: str | None  # root license file for display (LICENSE preferred), or None
     zip_hash: str  # the h1 hash of the zip, as dirhash.hash_zip computes it
     notices: tuple["Notice", ...] = ()  # what the go command tolerates but did not create
+    # The central directory as read, for the caller's file index (not part of equality).
+    entries: tuple[ZipEntry, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ def validate_zip(
         license_name=_license_name(files),
         zip_hash=hash_digests((entry.name, contents.digests[entry.name]) for entry in reader.entries),
         notices=tuple(_capped(notices)),
+        entries=tuple(reader.entries),
     )
 
 

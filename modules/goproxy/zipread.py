@@ -106,9 +106,17 @@ class ZipReader:
     file object is left open for its owner.
     """
 
-    def __init__(self, file: str | os.PathLike | BinaryIO, *, max_entries: int | None = None):
+    def __init__(
+        self, file: str | os.PathLike | BinaryIO, *, max_entries: int | None = None,
+        entries: list[ZipEntry] | None = None,
+    ):
+        """``entries``: the central-directory records, already known (a stored file
+        index), so the directory is not read again; contents are still checked as Go does."""
         self._owned = not hasattr(file, "read")
         self._file: BinaryIO = open(file, "rb") if self._owned else file
+        if entries is not None:
+            self.entries = entries
+            return
         try:
             if max_entries is not None:
                 _check_entry_count(self._file, max_entries)

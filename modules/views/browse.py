@@ -44,11 +44,13 @@ from pygments.util import ClassNotFound
 
 from audit import charts
 from audit.recorder import record_fetch
-from modules import browse, cold_fetches, zipview
+from modules import cold_fetches
+from modules.browse import digest, zipview
+from modules.browse import pages as browse
 from modules.fetch import artifact_key, modules_storage, ready_version
 from modules.goproxy import semver
 from modules.goproxy.errors import InvalidPathError
-from modules.goproxy.paths import check_path, version_fits_path
+from modules.goproxy.paths import check_path, escape_path, escape_version, version_fits_path
 from modules.models import FetchFailure, Module, ModuleVersion
 from modules.tasks import fetch_in_background
 
@@ -181,7 +183,7 @@ def module_without_slash(request, module):
 @require_GET
 @browsing
 def module_page(request, module):
-    detail = browse.module_detail(_module_path(module))
+    detail = browse.module_detail(_module_path(module), page=request.GET.get("page", 1))
     if detail is None:
         raise Http404("This module is not in the cache.")
     versions_url = reverse("browse:module", kwargs={"module": detail.path}) + "@v/"
@@ -190,6 +192,7 @@ def module_page(request, module):
         # One reverse() for the module instead of one per version (1,000 versions: ~70 ms);
         # versions are `[0-9A-Za-z.+-]`, nothing to quote.
         "versions": [_version_cells(row, versions_url) for row in detail.versions],
+        "pager": _pager(request, "page", detail.page),
         "is_staff": _is_staff(request.user),
     })
 
@@ -198,8 +201,9 @@ def module_page(request, module):
 @browsing
 def version_page(request, module, version):
     module, version = _module_version(module, version)
-    files_base = reverse("browse:version", kwargs={"module": module, "version": version}) + "files/"
-    detail = browse.version_detail(module, version, readme_base_url=files_base)
+    detail = browse.version_detail(
+        module, version, files_page=request.GET.get("files", 1), requires_page=request.GET.get("requires", 1),
+    )
     if detail is None:
         raise Http404("This version is not in the cache.")
     chart = None
@@ -216,14 +220,36 @@ def version_page(request, module, version):
         "notices": notice_badges(detail.row.notice_codes),
         "notice_messages": [notice.get("message", "") for notice in detail.row.notices or []],
         "go_mod_lines": _go_mod_lines(detail.go_mod, detail.requires),
+        "go_mod_cut": detail.go_mod_size > len(detail.go_mod.encode()),
+        "mod_url": f"/{escape_path(module)}/@v/{escape_version(version)}.mod",
         "tree": _file_tree(detail.files),
-        "readme_html": mark_safe(detail.readme_html) if detail.readme_html else None,  # sanitized by modules/readme.py
+        "files_pager": _pager(request, "files", detail.files_page),
+        "requires_pager": _pager(request, "requires", detail.requires_page),
+        "readme_html": mark_safe(detail.readme_html) if detail.readme_html else None,  # sanitized at fetch (browse.readme)
         "chart": chart,
-        "license_path": getattr(detail, "license_path", None) or detail.license_name,
-        "zip_error": getattr(detail, "zip_error", None),
+        "license_path": detail.license_path or detail.license_name,
+        "zip_error": detail.zip_error,
         "downloads_total": sum(count for _, count in detail.downloads_by_day),
         "is_staff": _is_staff(request.user),
     })
+
+
+def _pager(request, parameter: str, page) -> dict | None:
+    """Links to the previous and next page of one list on a page (None: one page only);
+    the page's other query parameters are kept."""
+    if page is None or page.num_pages <= 1:
+        return None
+
+    def url(number):
+        query = request.GET.copy()
+        query[parameter] = number
+        return "?" + query.urlencode()
+
+    return {
+        "page": page,
+        "previous_url": url(page.number - 1) if page.has_previous else None,
+        "next_url": url(page.number + 1) if page.has_next else None,
+    }
 
 
 @require_GET
@@ -388,6 +414,7 @@ def _evict(row: ModuleVersion) -> None:
         ModuleVersion.objects.filter(pk=row.pk).delete()
         if not ModuleVersion.objects.filter(module_id=row.module_id).exists():
             Module.objects.filter(pk=row.module_id).delete()
+    digest.refresh_module(row.module_id)  # @latest and retractions without this version
     storage = modules_storage()
     for key in {artifact_key(module, version, "info"), artifact_key(module, version, "mod"), row.zip_key}:
         if storage.exists(key):

@@ -1,4 +1,4 @@
-"""The browsing UI's data: modules/browse.py, modules/zipview.py and modules/readme.py,
+"""The browsing UI's data: modules/browse/ (pages, digest, zipview, readme),
 against versions cached through the real fetch path from a static upstream (or, for
 zips the fetch path would refuse, rows and storage objects written directly)."""
 
@@ -11,10 +11,13 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from audit.models import DownloadEvent
-from modules import browse, zipview
+from modules.browse import pages as browse
+from modules.browse import zipview
 from modules.fetch import artifact_key, fetch_version, modules_storage
+from modules.browse.models import VersionDigest
+from modules.goproxy.errors import InvalidZipError
 from modules.models import Module, ModuleVersion, PolicyRule
-from modules.readme import find_readme, render_readme
+from modules.browse.readme import find_readme, render_readme
 from tests.support.gomodules import build_zip
 from tests.support.html import assert_harmless
 
@@ -176,6 +179,7 @@ def test_search_sorts_by_name_recent_and_popular_and_falls_back_to_name():
 @pytest.mark.parametrize("sort", browse.SORTS)
 def test_search_runs_a_fixed_number_of_queries_whatever_the_page_size(sort, django_assert_max_num_queries):
     make_modules(60)
+    browse.search_modules(sort=sort, per_page=50)  # rows made directly: the first view builds their digests
     with django_assert_max_num_queries(8):
         page = browse.search_modules(sort=sort, per_page=50)
     assert len(page.items) == 50
@@ -210,7 +214,7 @@ def test_version_detail_shows_requires_go_sum_files_license_and_readme(proxy):
         "go.mod": go_mod, "main.go": "package main\n", "LICENSE": MIT, "README.md": readme, "docs/guide.md": "guide\n",
     })
     download(app, "v1.0.0")
-    detail = browse.version_detail(app, "v1.0.0", readme_base_url="/browse/app/@v/v1.0.0/files/")
+    detail = browse.version_detail(app, "v1.0.0")
     assert detail.row == row and detail.kind == "release" and detail.retracted is None
     assert detail.go_get == f"go get {app}@v1.0.0"
     assert detail.go_mod == go_mod
@@ -224,7 +228,8 @@ def test_version_detail_shows_requires_go_sum_files_license_and_readme(proxy):
     ]
     assert (detail.license_name, detail.license_path) == ("MIT", "LICENSE")
     assert "<h1>App</h1>" in detail.readme_html
-    assert 'href="/browse/app/@v/v1.0.0/files/docs/guide.md"' in detail.readme_html
+    # Relative to the version page, where the README is shown: .../@v/v1.0.0/files/docs/guide.md
+    assert 'href="files/docs/guide.md"' in detail.readme_html
     assert len(detail.downloads_by_day) == 30
     assert detail.downloads_by_day[-1] == (datetime.now(UTC).date(), 1)
     assert sum(n for _, n in detail.downloads_by_day) == 1
@@ -355,8 +360,8 @@ def test_hostile_zip_names_are_returned_as_data_and_never_touch_the_filesystem(t
         zf.writestr(bad, b"non-utf8 name")
     raw = buf.getvalue().replace(prefix.encode() + b"x", prefix.encode() + b"\xff")  # same length, not UTF-8
     row = store_directly(module, version, raw)
-    paths = [f.path for f in zipview.list_files(row)]
-    assert paths == sorted(["<script>alert(1)</script>.go", "../../outside.txt", "a/../../../etc/passwd", "ok.go", "\udcff"])
+    paths = [f.path for f in browse.version_detail(module, version).files]
+    assert sorted(paths) == sorted(["<script>alert(1)</script>.go", "../../outside.txt", "a/../../../etc/passwd", "ok.go", "\udcff"])
     assert zipview.read_file(row, "../../outside.txt").data == b"payload ../../outside.txt"
     assert zipview.read_file(row, "a/../../../etc/passwd").data == b"payload a/../../../etc/passwd"
     assert not (tmp_path / "outside.txt").exists()
@@ -364,26 +369,49 @@ def test_hostile_zip_names_are_returned_as_data_and_never_touch_the_filesystem(t
     assert "<script>alert(1)</script>.go" in [f.path for f in detail.files]  # raw text: templates escape it
 
 
-def test_many_entries_are_cut_at_max_entries(proxy):
-    row, _ = cache(proxy, f"{HOST}/many", "v1.0.0", {f"f{i:04d}.go": "package many\n" for i in range(300)})
-    assert len(zipview.list_files(row)) == 300
-    assert len(zipview.list_files(row, max_entries=100)) == 100
+def test_files_are_listed_from_the_stored_index_a_page_at_a_time(proxy):
+    row, _ = cache(proxy, f"{HOST}/many", "v1.0.0", {f"d{i % 3}/f{i:04d}.go": "package many\n" for i in range(1200)})
+    first = browse.version_detail(f"{HOST}/many", "v1.0.0")
+    assert (first.files_page.count, first.files_page.num_pages, len(first.files)) == (1200, 3, browse.FILES_PER_PAGE)
+    pages = [browse.version_detail(f"{HOST}/many", "v1.0.0", files_page=n).files for n in (1, 2, 3)]
+    listed = [f.path for page in pages for f in page]
+    assert listed == sorted(f"d{i % 3}/f{i:04d}.go" for i in range(1200))
+    # The zip's central directory is not read again: the index says where each file is.
+    modules_storage().delete(row.zip_key)
+    modules_storage().save(row.zip_key, ContentFile(b"not a zip any more"))
+    assert [f.path for f in browse.version_detail(f"{HOST}/many", "v1.0.0", files_page=2).files] == [f.path for f in pages[1]]
 
 
-def test_a_central_directory_claiming_too_many_entries_is_refused(proxy, monkeypatch):
-    row, _ = cache(proxy, f"{HOST}/many", "v1.0.0", {f"f{i}.go": "package many\n" for i in range(20)})
-    monkeypatch.setattr(zipview, "MAX_DIRECTORY_ENTRIES", 10)
-    with pytest.raises(zipview.ZipTooLarge):
-        zipview.list_files(row)
-    detail = browse.version_detail(f"{HOST}/many", "v1.0.0")
-    assert detail.files == [] and "entries" in detail.zip_error
+def test_a_zip_with_more_entries_than_the_limit_has_its_error_on_the_page(proxy, settings):
+    module = f"{HOST}/many"
+    zip_bytes = build_zip(module, "v1.0.0", {f"f{i}.go": "package many\n" for i in range(20)})
+    store_directly(module, "v1.0.0", zip_bytes)  # cached before the limit was lowered
+    settings.ATHENS_ZIP_MAX_FILES = 10
+    detail = browse.version_detail(module, "v1.0.0")
+    assert detail.files == [] and "more than 10 entries" in detail.zip_error
+    with pytest.raises(InvalidZipError):
+        zipview.read_file(detail.row, "f1.go")
 
 
 def test_a_zip_missing_from_storage_leaves_the_rest_of_the_page(proxy):
-    row, _ = cache(proxy, f"{HOST}/gone", "v1.0.0")
+    row, _ = cache(proxy, f"{HOST}/gone", "v1.0.0", {"README.md": "# Gone\n", "a.go": "package a\n"})
     modules_storage().delete(row.zip_key)
     detail = browse.version_detail(f"{HOST}/gone", "v1.0.0")
-    assert detail.files == [] and detail.zip_error and detail.go_sum
+    # Derived when it was cached: still shown.
+    assert [f.path for f in detail.files] == ["README.md", "a.go"] and "<h1>Gone</h1>" in detail.readme_html
+    with pytest.raises(FileNotFoundError):
+        zipview.read_file(row, "a.go")
+
+
+def test_a_version_cached_before_digests_gets_one_on_its_first_view(proxy):
+    module = f"{HOST}/legacy"
+    row = store_directly(module, "v1.0.0", build_zip(module, "v1.0.0", {"README.md": "# Old\n", "LICENSE": MIT}),
+                         go_mod=f"module {module}\n\nrequire {HOST}/dep v1.0.0\n".encode())
+    assert not VersionDigest.objects.filter(version=row).exists()
+    detail = browse.version_detail(module, "v1.0.0")
+    assert "<h1>Old</h1>" in detail.readme_html and detail.license_name == "MIT"
+    assert [(r.path, r.version) for r in detail.requires] == [(f"{HOST}/dep", "v1.0.0")]
+    assert VersionDigest.objects.filter(version=row).exists() and browse.module_detail(module).latest == "v1.0.0"
 
 
 def test_build_zip_helper_is_the_fixture_format():

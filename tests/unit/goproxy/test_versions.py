@@ -1,8 +1,10 @@
 """The proxy's version policy (modules.goproxy.versions)."""
 
+import random
+
 import pytest
 
-from modules.goproxy import versions
+from modules.goproxy import semver, versions
 
 PSEUDO_OLD = "v0.0.0-20190101000000-aaaaaaaaaaaa"
 PSEUDO_NEW = "v0.0.0-20200101000000-bbbbbbbbbbbb"
@@ -86,3 +88,32 @@ def test_is_query(version, query):
 
 def test_reserved_queries_are_the_go_commands_keywords():
     assert versions.RESERVED_QUERIES == {"latest", "upgrade", "patch"}
+
+
+def _first_covering(version, retracts):
+    """The rule as cmd/go states it (modload: Compare(low, v) <= 0 && Compare(v, high) <= 0),
+    by brute force: the rationale of the first directive in go.mod order."""
+    for low, high, rationale in retracts:
+        if semver.compare(low, version) <= 0 <= semver.compare(high, version):
+            return rationale
+    return None
+
+
+def test_retractions_match_the_brute_force_rule_on_random_inputs():
+    rng = random.Random(20)
+    pool = [f"v{a}.{b}.{c}{pre}" for a in (0, 1, 2) for b in range(4) for c in range(3) for pre in ("", "-rc.1", "-alpha")]
+    pool += ["v2.0.0+incompatible", "v1.0.0-20240101000000-abcdefabcdef", "not-a-version"]
+    for _ in range(300):
+        cached = rng.sample(pool, rng.randint(0, 30))
+        retracts = []
+        for i in range(rng.randint(0, 12)):
+            low, high = sorted(rng.sample(pool[:-1], 2), key=semver.sort_key)
+            retracts.append((low, low if rng.random() < 0.4 else high, f"r{i}"))
+        expected = {v: why for v in cached if semver.is_valid(v) and (why := _first_covering(v, retracts)) is not None}
+        assert versions.retractions(cached, retracts) == expected, (cached, retracts)
+
+
+def test_retraction_ignores_build_metadata_as_go_compares():
+    assert versions.retractions(["v2.0.0+incompatible"], [("v2.0.0", "v2.0.0", "bad")]) == {
+        "v2.0.0+incompatible": "bad"
+    }

@@ -13,6 +13,7 @@ nested list levels (a 25 MB input) in 0.6 s (issue 20).
 """
 
 import posixpath
+import re
 from urllib.parse import urljoin, urlsplit
 
 import cmarkgfm
@@ -133,3 +134,57 @@ def _safe_url(value: str, base_url: str | None) -> str | None:
         relative = ""
     joined = urljoin(base_url, relative)
     return joined + (f"#{parts.fragment}" if parts.fragment else "")
+
+
+_BLOCK_TAG = re.compile(r"<(/?)(?:ul|ol|blockquote|table|div|details)\b", re.IGNORECASE)
+
+
+def nesting_depth(html: str) -> int:
+    """How deeply lists, quotes, tables and divs nest in sanitized HTML (nh3's output
+    is well formed, so counting open and close tags is exact). Browsers lay out and
+    scroll very deep nesting badly, so the digest shows such a README as plain text."""
+    depth = deepest = 0
+    for match in _BLOCK_TAG.finditer(html):
+        if match.group(1):
+            depth -= 1
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+# nh3 serializes every attribute as name="value" with `"` escaped inside values, so
+# this reads its <img> and <a> tags exactly, in one linear pass.
+_TAG = re.compile(r'<(/?)(a|img)((?:\s+[^\s"=<>/]+="[^"]*")*)\s*/?>')
+_ATTRIBUTE = re.compile(r'([^\s"=<>/]+)="([^"]*)"')
+
+
+def external_images_as_links(html: str) -> str:
+    """Sanitized README HTML with every image from another site replaced by a link to
+    it (its alt text, or "image"), so viewing a page never makes the reader's browser
+    contact a site the README's author chose (a tracking pixel). Images inside a link
+    become that link's text. Relative images (files of the module, from this proxy)
+    stay. ATHENS_README_EXTERNAL_IMAGES=true keeps external images as they are.
+    """
+    out, last, in_link = [], 0, 0
+    for match in _TAG.finditer(html):
+        closing, tag, attributes = match.group(1), match.group(2), match.group(3)
+        if tag == "a":
+            in_link = max(0, in_link - 1) if closing else in_link + 1
+            continue
+        values = dict(_ATTRIBUTE.findall(attributes))
+        src = values.get("src", "")
+        if not src.lower().startswith(("http:", "https:")):
+            continue
+        label = values.get("alt") or "image"  # already escaped by nh3
+        if in_link:
+            replacement = f'<span class="readme-image">[{label}]</span>'
+        else:
+            replacement = (
+                f'<a class="readme-image" href="{src}" rel="nofollow noopener noreferrer">[{label}]</a>'
+            )
+        out.append(html[last:match.start()])
+        out.append(replacement)
+        last = match.end()
+    out.append(html[last:])
+    return "".join(out)

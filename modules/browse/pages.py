@@ -2,30 +2,29 @@
 
 Plain functions returning plain dataclasses, for the views in modules/views/ and for
 tests. Strings are raw text (templates escape them); the one exception is
-`VersionDetail.readme_html`, already sanitized by modules/readme.py. Only READY
+`VersionDetail.readme_html`, sanitized by modules/browse/readme.py when the
+version was cached (modules/browse/digest.py). Only READY
 versions exist for the UI, as for the download API.
 """
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Max, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Max, Sum
+from django.db.models.functions import Length, Substr, TruncDate
 from django.utils import timezone
 
 from audit.models import DownloadEvent
 from modules.goproxy import semver
-from modules.goproxy.errors import InvalidZipError
-from modules.goproxy.gomod import GoMod, parse_go_mod
 from modules.goproxy.pseudo import is_pseudo_version
-from modules.goproxy.versions import latest_version
+from modules.models import Module, ModuleVersion
+from modules.policy import Policy
 
-from . import readme, zipview
-from .models import Module, ModuleVersion
-from .policy import Policy
+from . import digest, readme
+from .models import ModuleDigest, VersionFile
 from .zipview import ZipEntryInfo
 
 
@@ -83,7 +82,8 @@ class ModuleDetail:
     path: str
     latest: str | None
     deprecated: str | None
-    versions: list[VersionRow] = field(default_factory=list)
+    versions: list[VersionRow] = field(default_factory=list)  # one page of them
+    page: "PageInfo | None" = None
 
 
 @dataclass(frozen=True)
@@ -115,12 +115,19 @@ class VersionDetail:
     license_path: str | None = None  # the root license file the name was taken from
     readme_path: str | None = None
     zip_error: str | None = None  # the zip could not be read: files/readme/license empty
+    readme_note: str | None = None  # why the README is plain text or not shown
+    go_mod_size: int = 0  # `go_mod` is the start of it when this is larger
+    files_page: "PageInfo | None" = None  # `files` is this page of the zip's files
+    requires_page: "PageInfo | None" = None  # `requires` is this page of the go.mod's
 
 
 SORTS = ("name", "recent", "popular")
 DOWNLOAD_WINDOW_DAYS = 30
-README_MAX_BYTES = 512 * 1024
-LICENSE_MAX_BYTES = 64 * 1024
+VERSIONS_PER_PAGE = 200
+FILES_PER_PAGE = 500
+REQUIRES_PER_PAGE = 200
+GO_MOD_SHOWN_BYTES = 32 * 1024  # and at most GO_MOD_SHOWN_LINES: each line is a table row
+GO_MOD_SHOWN_LINES = 800
 
 READY = ModuleVersion.State.READY
 
@@ -163,8 +170,8 @@ def search_modules(q: str = "", sort: str = "name", page: int = 1, per_page: int
     sort: "name" (path ascending), "recent" (last cached first), "popular" (downloads
     over the last 30 days, most first); anything else means "name". A page number out
     of range gives the nearest page. Counts are computed in SQL; per page, one query
-    for the versions (to find each module's @latest), one for the latest go.mod files
-    (retractions) and, unless sorting by popularity, one grouped query for downloads.
+    for the versions, one for the modules' digests (@latest, computed when a version is
+    cached) and, unless sorting by popularity, one grouped query for downloads.
     """
     if sort not in SORTS:
         sort = "name"
@@ -199,10 +206,10 @@ def search_modules(q: str = "", sort: str = "name", page: int = 1, per_page: int
         for module_id, count, last in _ready_versions().filter(module_id__in=[m.id for m in found])
         .order_by().values_list("module_id").annotate(Count("id"), Max("fetched_at"))
     }
-    latest = _latest_versions([m.id for m in found])
+    digests = _module_digests([m.id for m in found])
     items = [
         ModuleSummary(
-            path=m.path, latest_version=latest.get(m.id), version_count=stats.get(m.id, (0, None))[0],
+            path=m.path, latest_version=(digests[m.id].latest or None) if m.id in digests else None, version_count=stats.get(m.id, (0, None))[0],
             last_cached=stats.get(m.id, (0, None))[1], downloads=downloads.get(m.path, 0),
         )
         for m in found
@@ -290,48 +297,6 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _latest_versions(module_ids: list[int]) -> dict[int, str | None]:
-    """@latest of each module among its cached versions, in two queries."""
-    by_module: dict[int, list[str]] = {}
-    for module_id, version in _ready_versions().filter(module_id__in=module_ids).values_list("module_id", "version"):
-        by_module.setdefault(module_id, []).append(version)
-    candidates = {module_id: latest_version(versions) for module_id, versions in by_module.items()}
-    go_mods: dict[int, GoMod] = {}
-    # One query for the candidates' go.mod files: (module_id, version) pairs.
-    wanted = {(module_id, v) for module_id, v in candidates.items() if v}
-    if wanted:
-        pairs = Q()
-        for module_id, v in wanted:
-            pairs |= Q(module_id=module_id, version=v)
-        for module_id, go_mod in _ready_versions().filter(pairs).values_list("module_id", "go_mod"):
-            go_mods[module_id] = parse_go_mod(bytes(go_mod))
-    return {
-        module_id: _latest_with_retractions(versions, go_mods.get(module_id))
-        for module_id, versions in by_module.items()
-    }
-
-
-def _latest_with_retractions(versions: list[str], latest_go_mod: GoMod | None) -> str | None:
-    """Go's @latest rule: retractions come from the go.mod of the version @latest would
-    pick ignoring them; retracted versions are skipped unless nothing else is left."""
-    ignoring = latest_version(versions)
-    if ignoring is None or latest_go_mod is None or not latest_go_mod.retracts:
-        return ignoring
-    kept = [v for v in versions if _retraction(v, latest_go_mod) is None]
-    return latest_version(kept) or ignoring
-
-
-def _retraction(version: str, go_mod: GoMod | None) -> str | None:
-    """The rationale of the first retract directive covering `version` ("" when it has
-    none), or None if the version is not retracted."""
-    if go_mod is None:
-        return None
-    for retract in go_mod.retracts:
-        if semver.compare(retract.low, version) <= 0 <= semver.compare(retract.high, version):
-            return retract.rationale
-    return None
-
-
 def version_kind(version: str) -> str:
     """"pseudo", "prerelease" or "release", as the badges show it."""
     if is_pseudo_version(version):
@@ -341,126 +306,180 @@ def version_kind(version: str) -> str:
     return "release"
 
 
-@dataclass
-class _ModuleState:
-    module: Module
-    rows: list[ModuleVersion]  # newest first, in Go semver order
-    latest: str | None
-    latest_go_mod: GoMod | None
+@dataclass(frozen=True)
+class PageInfo:
+    """Where a paginated list is: page `number` of `num_pages`, `count` items in all."""
+
+    number: int
+    num_pages: int
+    count: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
 
 
-def _module_state(path: str, *, defer_go_mod: bool = True) -> _ModuleState | None:
+def _page(count: int, number, per_page: int) -> tuple[PageInfo, slice]:
+    """The page `number` (clamped; junk means 1) of `count` items, and its slice."""
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        number = 1
+    num_pages = max(1, -(-count // per_page))
+    number = min(max(1, number), num_pages)
+    start = (number - 1) * per_page
+    return PageInfo(number, num_pages, count), slice(start, start + per_page)
+
+
+def _module_digests(module_ids: list[int]) -> dict[int, ModuleDigest]:
+    """The modules' digests, building those missing (versions cached before digests)."""
+    found = ModuleDigest.objects.in_bulk(module_ids)
+    for module_id in module_ids:
+        if module_id not in found:
+            built = digest.refresh_module(module_id)
+            if built is not None:
+                found[module_id] = built
+    return found
+
+
+def module_detail(path: str, *, page=1, per_page: int = VERSIONS_PER_PAGE) -> "ModuleDetail | None":
+    """A module's cached versions, newest first in Go semver order, one page of them;
+    None if not cached.
+
+    `latest`, `deprecated` and each version's `retracted` come from the module's digest
+    (the go.mod of the version @latest picks ignoring retractions, as the go command
+    reads them), computed when its versions were cached.
+    """
     module = Module.objects.filter(path=path).first()
     if module is None:
         return None
-    rows = list(_ready_versions().filter(module=module).defer("go_mod", "info"))
-    if not rows:
+    versions = sorted(
+        _ready_versions().filter(module=module).values_list("version", flat=True), key=semver.sort_key, reverse=True,
+    )
+    if not versions:
         return None
-    rows.sort(key=lambda row: semver.sort_key(row.version), reverse=True)
-    versions = [row.version for row in rows]
-    ignoring = latest_version(versions)
-    latest_go_mod = None
-    if ignoring is not None:
-        go_mod = _ready_versions().filter(module=module, version=ignoring).values_list("go_mod", flat=True).first()
-        latest_go_mod = parse_go_mod(bytes(go_mod)) if go_mod is not None else None
-    return _ModuleState(module, rows, _latest_with_retractions(versions, latest_go_mod), latest_go_mod)
-
-
-def module_detail(path: str) -> "ModuleDetail | None":
-    """A module's cached versions, newest first in Go semver order; None if not cached.
-
-    `latest`, `deprecated` and each version's `retracted` come from the go.mod of the
-    version @latest picks ignoring retractions, as the go command reads them.
-    """
-    state = _module_state(path)
-    if state is None:
-        return None
+    module_digest = digest.for_module(module)
+    info, window = _page(len(versions), page, per_page)
+    shown = versions[window]
+    by_version = {
+        row.version: row for row in _ready_versions().filter(module=module, version__in=shown).defer("go_mod", "info")
+    }
     downloads = dict(
-        _downloads().filter(module=path, time__gte=_window_start())
+        _downloads().filter(module=path, version__in=shown, time__gte=_window_start())
         .order_by().values_list("version").annotate(n=Count("id"))
     )
     policy = Policy()
-    times = {row.version: row.release_time for row in state.rows}
+    times = {version: row.release_time for version, row in by_version.items()}
     rows = []
-    for row in state.rows:
-        decision = policy.decide(path, row.version, times.get)
+    for version in shown:
+        row = by_version.get(version)
+        if row is None:
+            continue  # evicted since the list was read
+        decision = policy.decide(path, version, times.get)
         rows.append(VersionRow(
-            version=row.version, kind=version_kind(row.version),
-            retracted=_retraction(row.version, state.latest_go_mod),
+            version=version, kind=version_kind(version),
+            retracted=module_digest.retracted.get(version),
             fetched_at=row.fetched_at, time=row.time, zip_size=row.zip_size,
-            downloads=downloads.get(row.version, 0), allowed=decision.allowed, policy_reason=decision.why,
+            downloads=downloads.get(version, 0), allowed=decision.allowed, policy_reason=decision.why,
             notices=tuple(row.notice_codes),
         ))
     return ModuleDetail(
-        path=path, latest=state.latest,
-        deprecated=state.latest_go_mod.deprecated if state.latest_go_mod else None,
-        versions=rows,
+        path=path, latest=module_digest.latest or None, deprecated=module_digest.deprecated,
+        versions=rows, page=info,
     )
 
 
-def version_detail(path: str, version: str, *, readme_base_url: str | None = None) -> "VersionDetail | None":
-    """Everything the version page shows; None if path@version is not cached.
+def version_detail(
+    path: str, version: str, *, files_page=1, requires_page=1, external_images: bool | None = None,
+) -> "VersionDetail | None":
+    """Everything the version page shows, from the version's digest; None if
+    path@version is not cached.
 
-    `readme_base_url`: where relative links and images of the README should point
-    (the view's URL for this version's files, ending in "/"); without it they are dropped.
+    The README's relative links point at `files/...`, relative to the version page's
+    URL. External images in it become links unless `external_images` (default:
+    ATHENS_README_EXTERNAL_IMAGES).
     """
-    row = _ready_versions().select_related("module").filter(module__path=path, version=version).first()
+    row = _ready_versions().select_related("module").defer("go_mod").filter(module__path=path, version=version).first()
     if row is None:
         return None
-    state = _module_state(path)
-    go_mod_bytes = bytes(row.go_mod)
-    go_mod = parse_go_mod(go_mod_bytes)
+    version_digest = digest.for_version(row)
+    module_digest = digest.for_module(row.module)
+    go_mod_size, go_mod_head = _go_mod_head(row.pk)
     decision = Policy().decide(path, version, lambda v: row.release_time if v == version else None)
 
-    files: list[ZipEntryInfo] = []
-    license_path = license_name = readme_path = readme_html = zip_error = None
-    try:
-        files = zipview.list_files(row)
-        license_path, license_name = _license(row, files)
-        readme_path = readme.find_readme(files)
-        if readme_path is not None:
-            content = zipview.read_file(row, readme_path, max_bytes=README_MAX_BYTES)
-            if content.data is not None:
-                text = content.data.decode("utf-8")
-                readme_html = (
-                    readme.render_readme(text, base_url=readme_base_url) if readme.is_markdown(readme_path)
-                    else readme.render_plain(text)
-                )
-    except (InvalidZipError, OSError) as exc:
-        zip_error = str(exc) or type(exc).__name__
+    files_info, files_window = _page(version_digest.file_count, files_page, FILES_PER_PAGE)
+    files = [
+        ZipEntryInfo(path=bytes(name).decode("utf-8", "surrogateescape"), size=size)
+        for name, size in VersionFile.objects.filter(
+            version_id=row.pk, position__gte=files_window.start, position__lt=files_window.stop,
+        ).order_by("position").values_list("path", "size")
+    ]
+    requires_info, requires_window = _page(len(version_digest.requires), requires_page, REQUIRES_PER_PAGE)
+    readme_html = version_digest.readme_html or None
+    if external_images is None:
+        external_images = settings.ATHENS_README_EXTERNAL_IMAGES
+    if readme_html and not external_images:
+        readme_html = readme.external_images_as_links(readme_html)
 
     return VersionDetail(
         row=row,
         kind=version_kind(version),
-        retracted=_retraction(version, state.latest_go_mod if state else None),
-        deprecated=state.latest_go_mod.deprecated if state and state.latest_go_mod else None,
+        retracted=module_digest.retracted.get(version),
+        deprecated=module_digest.deprecated,
         go_get=f"go get {path}@{version}",
-        go_mod=go_mod_bytes.decode("utf-8", errors="replace"),
-        requires=_requires(go_mod),
+        go_mod=go_mod_head.decode("utf-8", errors="replace"),
+        requires=_requires(version_digest.requires[requires_window]),
         go_sum=[f"{path} {version} {row.zip_hash}", f"{path} {version}/go.mod {row.mod_hash}"],
-        license_name=license_name,
+        license_name=version_digest.license_name or None,
         readme_html=readme_html,
         files=files,
         downloads_by_day=_downloads_by_day(path, version),
         allowed=decision.allowed,
         policy_reason=decision.why,
-        latest=state.latest if state else None,
-        license_path=license_path,
-        readme_path=readme_path,
-        zip_error=zip_error,
+        latest=module_digest.latest or None,
+        license_path=version_digest.license_path or None,
+        readme_path=version_digest.readme_path or None,
+        zip_error=version_digest.zip_error or None,
+        readme_note=version_digest.readme_note or None,
+        go_mod_size=go_mod_size,
+        files_page=files_info,
+        requires_page=requires_info,
     )
 
 
-def _requires(go_mod: GoMod) -> list[Require]:
-    """The go.mod's requirements, each marked whether it is cached here (one query)."""
-    if not go_mod.requires:
+def _go_mod_head(version_id: int) -> tuple[int, bytes]:
+    """(size, start) of a version's go.mod: its first GO_MOD_SHOWN_BYTES, cut in SQL, and
+    of those the first GO_MOD_SHOWN_LINES whole lines. A go.mod may be 16 MiB; the page
+    shows its start (the whole is one click away)."""
+    size, head = (
+        ModuleVersion.objects.filter(pk=version_id)
+        .annotate(size=Length("go_mod"), head=Substr("go_mod", 1, GO_MOD_SHOWN_BYTES))
+        .values_list("size", "head").get()
+    )
+    head = bytes(head) if head is not None else b""
+    if size is not None and size > GO_MOD_SHOWN_BYTES:
+        head = head[: head.rfind(b"\n") + 1] or head  # whole lines only
+    lines = head.split(b"\n")
+    if len(lines) > GO_MOD_SHOWN_LINES + 1:
+        head = b"\n".join(lines[:GO_MOD_SHOWN_LINES]) + b"\n"
+    return (size or 0), head
+
+
+def _requires(requires: list) -> list[Require]:
+    """Requirements ([path, version, indirect]), each marked whether it is cached here
+    (one query)."""
+    if not requires:
         return []
     cached = set(
         _ready_versions()
-        .filter(module__path__in={r.path for r in go_mod.requires}, version__in={r.version for r in go_mod.requires})
+        .filter(module__path__in={r[0] for r in requires}, version__in={r[1] for r in requires})
         .values_list("module__path", "version")
     )
-    return [Require(r.path, r.version, r.indirect, (r.path, r.version) in cached) for r in go_mod.requires]
+    return [Require(p, v, bool(indirect), (p, v) in cached) for p, v, indirect in requires]
 
 
 def _downloads_by_day(path: str, version: str) -> list[tuple[date, int]]:
@@ -472,43 +491,3 @@ def _downloads_by_day(path: str, version: str) -> list[tuple[date, int]]:
         .annotate(day=TruncDate("time", tzinfo=UTC)).order_by().values_list("day").annotate(n=Count("id"))
     )
     return [(first + timedelta(days=i), counts.get(first + timedelta(days=i), 0)) for i in range(DOWNLOAD_WINDOW_DAYS)]
-
-
-# -- licenses -------------------------------------------------------------------------
-
-_LICENSE_FILE = re.compile(r"^(?:un)?licen[cs]e(?:[.-].*)?$|^copying(?:[.-].*)?$", re.IGNORECASE)
-
-# Distinctive phrases of the common licenses, most specific first. A heuristic for a
-# label, not a legal determination (pkg.go.dev uses google/licensecheck for that).
-_LICENSE_PHRASES = [
-    ("AGPL-3.0", ("gnu affero general public license",)),
-    ("LGPL-3.0", ("gnu lesser general public license", "version 3")),
-    ("LGPL-2.1", ("gnu lesser general public license",)),
-    ("GPL-3.0", ("gnu general public license", "version 3")),
-    ("GPL-2.0", ("gnu general public license", "version 2")),
-    ("Apache-2.0", ("apache license", "version 2.0")),
-    ("MPL-2.0", ("mozilla public license", "2.0")),
-    ("BSD-3-Clause", ("redistribution and use in source and binary forms", "neither the name")),
-    ("BSD-2-Clause", ("redistribution and use in source and binary forms",)),
-    ("MIT", ("permission is hereby granted, free of charge",)),
-    ("ISC", ("permission to use, copy, modify, and/or distribute this software for any purpose",)),
-    ("Unlicense", ("this is free and unencumbered software released into the public domain",)),
-    ("0BSD", ("permission to use, copy, modify, and/or distribute this software",)),
-]
-
-
-def _license(row: ModuleVersion, files: list[ZipEntryInfo]) -> tuple[str | None, str | None]:
-    """(path, name) of the root license file: an SPDX id when recognized, else the file's
-    name; (None, None) when there is none."""
-    candidates = sorted((f.path for f in files if "/" not in f.path and _LICENSE_FILE.match(f.path)), key=len)
-    if not candidates:
-        return None, None
-    path = candidates[0]
-    content = zipview.read_file(row, path, max_bytes=LICENSE_MAX_BYTES)
-    if content.data is None:
-        return path, path
-    text = " ".join(content.data.decode("utf-8").lower().split())
-    for name, phrases in _LICENSE_PHRASES:
-        if all(phrase in text for phrase in phrases):
-            return path, name
-    return path, path
