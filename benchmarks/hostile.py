@@ -3,12 +3,13 @@
 Builds each input as a module on a static GOPROXY on 127.0.0.1, then:
 
 - fetch: each module is fetched in a fresh child process (django.setup(), then
-  modules.fetch.fetch_version), which reports the time and its peak RSS (ru_maxrss)
-  next to its RSS before the fetch, so each input's memory is measured alone;
+  modules.fetch.fetch_version), which reports the time and its peak RSS (VmHWM: Linux
+  keeps ru_maxrss across exec, so the parent's would show) next to its RSS before the
+  fetch, so each input's memory is measured alone;
 - pages: gunicorn as `make run` starts it (4 workers x 8 threads, ATHENS_UI_PUBLIC) and
   each page a user would open is timed (median of 3) with its size;
-- trickle: 20 concurrent cold requests to an upstream that spreads each body over 10
-  minutes, with ATHENS_FETCH_TIMEOUT=10; meanwhile /healthz and a cached .info are
+- trickle: 20 concurrent cold requests to an upstream that sends each zip in pieces
+  two seconds apart (40 s in all), with ATHENS_FETCH_TIMEOUT=10; meanwhile /healthz and a cached .info are
   asked every 50 ms and their slowest answer reported;
 - patterns: the exponential glob of the table against a 200-character path element.
 
@@ -20,7 +21,6 @@ import argparse
 import io
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -76,15 +76,19 @@ def build_inputs(tree: ProxyTree, *, million: bool) -> dict[str, str]:
         zip_bytes = tiny_files_zip(module, count)
         tree.write_raw(module, "v1.0.0", info=INFO, mod=f"module {module}\n", zip=zip_bytes)
         modules[f"zip of {count:,} tiny files ({len(zip_bytes) / 2**20:.0f} MB)"] = module
+        if count == 300_000:  # the same zip under another path, fetched with the limit raised
+            raised = f"{HOST}/raised{count}"
+            tree.write_raw(raised, "v1.0.0", info=INFO, mod=f"module {raised}\n", zip=tiny_files_zip(raised, count))
     tree.add_version(f"{HOST}/cached", "v1.0.0", {"a.go": "package a\n"})
     for i in range(20):
-        tree.add_version(f"{HOST}/slow{i}", "v1.0.0", {"a.go": "package a\n" + "// x\n" * 2000})
+        tree.add_version(f"{HOST}/slow{i}", "v1.0.0", {"a.go": "package a\n"})  # ~300 bytes: 1 byte per 2 s
     return modules
 
 
-def rss_kb() -> int:
+def status_kb(field: str) -> int:
+    """VmRSS (now) or VmHWM (peak) of this process, in KiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
@@ -98,7 +102,7 @@ def fetch_one(module: str) -> None:
     from modules.fetch import fetch_version
     from modules.upstreams.errors import UpstreamError
 
-    before = rss_kb()
+    before = status_kb("VmRSS")
     started = time.monotonic()
     try:
         fetch_version(module, "v1.0.0")
@@ -107,7 +111,7 @@ def fetch_one(module: str) -> None:
         outcome = f"refused ({error.http_status}): {error.message[-110:]}"
     print(json.dumps({
         "seconds": round(time.monotonic() - started, 2), "outcome": outcome,
-        "rss_before_mb": round(before / 1024), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "rss_before_mb": round(before / 1024), "peak_rss_mb": round(status_kb("VmHWM") / 1024),
     }))
 
 
@@ -136,7 +140,8 @@ def timed_get(url: str, runs: int = 3) -> tuple[float, int, int]:
 def trickle_run(proxy: str, upstream: StaticProxyServer) -> dict:
     """20 concurrent cold requests against a trickling upstream; the slowest /healthz
     and cached .info answers meanwhile."""
-    upstream.trickle(lambda path: "/slow" in path and path.endswith(".zip"), 600)
+    # 20 pieces over 40 s: one every 2 s, never a read timeout; cut by the fetch deadline.
+    upstream.trickle(lambda path: "/slow" in path and path.endswith(".zip"), 40)
     answers: list[int] = []
     probes = {"/healthz": [], f"/{HOST}/cached/@v/v1.0.0.info": []}
 
@@ -181,7 +186,7 @@ def patterns_run() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fetch-one")
+    parser.add_argument("--fetch-one", help=argparse.SUPPRESS)
     parser.add_argument("--skip-million", action="store_true", help="leave out the 140 MB zip of 1,000,000 files")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -206,7 +211,7 @@ def main() -> None:
         for label, module in modules.items():
             results["fetch"][label] = child_fetch(env, module)
             print(f"fetch  {label}: {results['fetch'][label]}", flush=True)
-        raised = f"{HOST}/files300000"
+        raised = f"{HOST}/raised300000"
         label = "zip of 300,000 tiny files, ATHENS_ZIP_MAX_FILES=1000000"
         results["fetch"][label] = child_fetch(env, raised, ATHENS_ZIP_MAX_FILES="1000000")
         print(f"fetch  {label}: {results['fetch'][label]}", flush=True)
@@ -214,11 +219,13 @@ def main() -> None:
 
         port = free_port()
         proxy = f"http://127.0.0.1:{port}"
+        server_log = open(work / "gunicorn.log", "wb")
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "athens_site.wsgi", "-c", "python:athens_site.gunicorn_conf",
              "--bind", f"127.0.0.1:{port}", "--workers", "4", "--worker-class", "gthread", "--threads", "8",
              "--timeout", "120", "--log-level", "warning"],
-            cwd=REPO, env={**env, "ATHENS_FETCH_TIMEOUT": "10", "ATHENS_UPSTREAM_TIMEOUT": "5"},
+            cwd=REPO, env={**env, "ATHENS_FETCH_TIMEOUT": "10"},
+            stdout=server_log, stderr=subprocess.STDOUT,
         )
         for _ in range(100):
             try:
@@ -232,8 +239,9 @@ def main() -> None:
             "version page of the 633,589-retract module": f"/modules/{HOST}/retracts/@v/v1.0.0/",
             "version page, README of '['": f"/modules/{HOST}/brackets/@v/v1.0.0/",
             "version page, nested list": f"/modules/{HOST}/nested/@v/v1.0.0/",
-            "version page, 300,000 files": f"/modules/{HOST}/files300000/@v/v1.0.0/",
-            "file view, 300,000 files": f"/modules/{HOST}/files300000/@v/v1.0.0/files/d150/f150000.go",
+            "version page, 300,000 files": f"/modules/{HOST}/raised300000/@v/v1.0.0/",
+            "version page, 300,000 files, last page": f"/modules/{HOST}/raised300000/@v/v1.0.0/?files=600",
+            "file view, 300,000 files": f"/modules/{HOST}/raised300000/@v/v1.0.0/files/d150/f150000.go",
             "cached .info": f"/{HOST}/cached/@v/v1.0.0.info",
         }
         for label, path in pages.items():

@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from audit.recorder import record_fetch
 from modules.goproxy.dirhash import hash_go_mod
 from modules.goproxy.errors import InvalidZipError
+from modules.goproxy.gomod import GoMod, parse_go_mod
 from modules.goproxy.paths import escape_path, escape_version
 from modules.goproxy.patterns import match_prefix_patterns
 from modules.goproxy.zipcheck import Notice, validate_zip
@@ -133,6 +134,7 @@ class _Download:
     mod_hash: str
     notices: tuple[Notice, ...] = ()
     entries: tuple[ZipEntry, ...] = ()  # the zip's central directory, as validate_zip read it
+    parsed_go_mod: GoMod | None = None
 
     def audit_details(self) -> dict:
         return {
@@ -236,20 +238,21 @@ def _download(upstream: Upstream, module: str, version: str, zip_file) -> _Downl
         )
     zip_file.flush()
     zip_file.seek(0)
+    parsed_go_mod = parse_go_mod(go_mod)  # once, for the zip check and the digest
     try:
         # What the go command's download and Unzip enforce; the rules only its zip
         # creation follows, and a .mod unlike the zip's go.mod, come back as notices.
         summary = validate_zip(
             zip_file, module, version,
             max_zip_size=settings.ATHENS_MAX_ZIP_BYTES, max_go_mod_size=settings.ATHENS_MAX_GOMOD_BYTES,
-            expected_go_mod=go_mod, max_files=settings.ATHENS_ZIP_MAX_FILES,
+            expected_go_mod=go_mod, parsed_go_mod=parsed_go_mod, max_files=settings.ATHENS_ZIP_MAX_FILES,
         )
     except InvalidZipError as exc:
         raise InvalidContent(f"{upstream.name}: {module}@{version}.zip: {exc}") from exc
     return _Download(
         info=info, go_mod=go_mod, zip_file=zip_file, zip_size=zip_size,
         zip_hash=summary.zip_hash, mod_hash=hash_go_mod(go_mod), notices=summary.notices,
-        entries=summary.entries,
+        entries=summary.entries, parsed_go_mod=parsed_go_mod,
     )
 
 
@@ -293,6 +296,8 @@ def _commit(module: str, version: str, upstream: Upstream, fetched: _Download) -
             raise
     negative_cache.forget(module, version)
     # What the pages show of it, derived once now that the zip is at hand (issue 20).
-    digest.build_after_fetch(row, zip_file=fetched.zip_file, entries=list(fetched.entries))
+    digest.build_after_fetch(
+        row, zip_file=fetched.zip_file, entries=list(fetched.entries), parsed_go_mod=fetched.parsed_go_mod,
+    )
     logger.info("cached %s@%s from %s (%d bytes)", module, version, upstream.name, fetched.zip_size)
     return row

@@ -257,4 +257,4 @@ class PolicyRuleChange(models.Model):
 
 # The browsing UI's derived tables live with the code that builds them; importing them
 # here registers them with this app.
-from modules.browse.models import ModuleDigest, VersionDigest, VersionFile  # noqa: E402, F401
+from modules.browse.models import ModuleDigest, VersionDigest, VersionFile, VersionRequirement  # noqa: E402, F401

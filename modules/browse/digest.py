@@ -24,13 +24,13 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from modules.goproxy.errors import InvalidZipError
-from modules.goproxy.gomod import parse_go_mod
+from modules.goproxy.gomod import GoMod, parse_go_mod
 from modules.goproxy.versions import latest_version, retractions
 from modules.goproxy.zipread import ZipEntry, ZipReader
 from modules.models import Module, ModuleVersion
 
 from . import readme
-from .models import ModuleDigest, VersionDigest, VersionFile
+from .models import ModuleDigest, VersionDigest, VersionFile, VersionRequirement
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ LICENSE_MAX_BYTES = 64 * 1024
 # A deprecation or retraction message is a go.mod comment, so it can be megabytes long;
 # the pages show the start of it.
 MESSAGE_MAX_CHARS = 2000
-_COPY_BATCH = 5000
+_INSERT_BATCH = 2000
 
 READY = ModuleVersion.State.READY
 
@@ -51,18 +51,23 @@ READY = ModuleVersion.State.READY
 
 def for_version(row: ModuleVersion) -> VersionDigest:
     """The digest of a READY row, built now if it has none yet."""
-    found = VersionDigest.objects.filter(version_id=row.pk).first()
+    # Without the retractions: a 633,589-line list is only read when the module's
+    # digest is recomputed, not on every page view.
+    found = VersionDigest.objects.filter(version_id=row.pk).defer("retracts").first()
     return found if found is not None else build(row)
 
 
-def build(row: ModuleVersion, *, zip_file=None, entries: list[ZipEntry] | None = None) -> VersionDigest:
+def build(
+    row: ModuleVersion, *, zip_file=None, entries: list[ZipEntry] | None = None, parsed_go_mod: GoMod | None = None,
+) -> VersionDigest:
     """Compute and store the digest and file index of `row`, replacing any earlier one.
 
-    `zip_file` (open, seekable) and `entries` (its central directory) are what a fetch
-    already has; without them the zip is read from storage.
+    `zip_file` (open, seekable), `entries` (its central directory) and `parsed_go_mod`
+    are what a fetch already has; without them they are read from storage and the row.
     """
     digest = VersionDigest(version_id=row.pk)
-    _read_go_mod(digest, bytes(row.go_mod))
+    parsed = parsed_go_mod or parse_go_mod(bytes(row.go_mod))
+    _read_go_mod(digest, parsed)
     files: list[tuple[bytes, ZipEntry]] = []
     try:
         if zip_file is not None:
@@ -77,16 +82,25 @@ def build(row: ModuleVersion, *, zip_file=None, entries: list[ZipEntry] | None =
         digest.zip_error = str(exc) or type(exc).__name__
         files = []
     with transaction.atomic():
-        VersionDigest.objects.filter(version_id=row.pk).delete()
-        VersionFile.objects.filter(version_id=row.pk).delete()
+        for model in (VersionDigest, VersionFile, VersionRequirement):
+            model.objects.filter(version_id=row.pk).delete()
         digest.save(force_insert=True)
-        _store_files(row.pk, files)
+        _insert(VersionFile, (
+            {"version_id": row.pk, "position": position, "path": raw, "path_hash": path_hash(raw),
+             "size": entry.declared_size, "compressed_size": entry.compressed_size, "method": entry.method,
+             "crc": entry.crc, "flags": entry.flags, "header_offset": entry.header_offset}
+            for position, (raw, entry) in enumerate(files)
+        ))
+        _insert(VersionRequirement, (
+            {"version_id": row.pk, "position": position, "path": require.path, "required": require.version,
+             "indirect": require.indirect}
+            for position, require in enumerate(parsed.requires)
+        ))
     return digest
 
 
-def _read_go_mod(digest: VersionDigest, go_mod: bytes) -> None:
-    parsed = parse_go_mod(go_mod)
-    digest.requires = [[r.path, r.version, r.indirect] for r in parsed.requires]
+def _read_go_mod(digest: VersionDigest, parsed: GoMod) -> None:
+    digest.require_count = len(parsed.requires)
     digest.retracts = [[r.low, r.high, r.rationale] for r in parsed.retracts]
     digest.deprecated = parsed.deprecated
 
@@ -170,38 +184,36 @@ def path_hash(raw_path: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(raw_path, digest_size=8).digest(), "big", signed=True)
 
 
-def _store_files(version_id: int, files: list[tuple[bytes, ZipEntry]]) -> None:
-    rows = (
-        (version_id, position, raw, path_hash(raw), entry.declared_size, entry.compressed_size,
-         entry.method, entry.crc, entry.flags, entry.header_offset)
-        for position, (raw, entry) in enumerate(files)
-    )
-    if connection.vendor == "postgresql":
-        # COPY: 300,000 rows in about a second, where INSERTs take several.
-        columns = "version_id, position, path, path_hash, size, compressed_size, method, crc, flags, header_offset"
-        with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY {VersionFile._meta.db_table} ({columns}) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
+def _insert(model, rows) -> None:
+    """Insert many rows (dicts of column values): COPY on PostgreSQL (300,000 rows in
+    about a second, where INSERTs take several), bulk_create in batches elsewhere."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
         return
-    batch = []
-    for values in rows:
-        batch.append(VersionFile(
-            version_id=values[0], position=values[1], path=values[2], path_hash=values[3], size=values[4],
-            compressed_size=values[5], method=values[6], crc=values[7], flags=values[8], header_offset=values[9],
-        ))
-        if len(batch) >= _COPY_BATCH:
-            VersionFile.objects.bulk_create(batch)
+    columns = list(first)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+        ) as copy:
+            copy.write_row([first[column] for column in columns])
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+        return
+    batch = [model(**first)]
+    for row in rows:
+        batch.append(model(**row))
+        if len(batch) >= _INSERT_BATCH:
+            model.objects.bulk_create(batch)
             batch = []
-    VersionFile.objects.bulk_create(batch)
+    model.objects.bulk_create(batch)
 
 
-def build_after_fetch(row: ModuleVersion, *, zip_file, entries) -> None:
+def build_after_fetch(row: ModuleVersion, *, zip_file, entries, parsed_go_mod) -> None:
     """The fetch path's call: build the digests, log (never raise) a failure; the pages
     build what is missing on their first view."""
     try:
-        build(row, zip_file=zip_file, entries=entries)
+        build(row, zip_file=zip_file, entries=entries, parsed_go_mod=parsed_go_mod)
         refresh_module(row.module_id)
     except Exception:  # noqa: BLE001 - derived data must not fail a fetch
         logger.exception("could not build the browsing digest of %s@%s", row.module.path, row.version)
@@ -283,7 +295,7 @@ def _go_mod_facts(version_id: int) -> VersionDigest:
         return found
     digest = VersionDigest()
     go_mod = ModuleVersion.objects.filter(pk=version_id).values_list("go_mod", flat=True).first()
-    _read_go_mod(digest, bytes(go_mod or b""))
+    _read_go_mod(digest, parse_go_mod(bytes(go_mod or b"")))
     return digest
 
 

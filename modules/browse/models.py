@@ -20,9 +20,10 @@ class VersionDigest(models.Model):
     """One cached version as its pages show it."""
 
     version = models.OneToOneField("modules.ModuleVersion", on_delete=models.CASCADE, primary_key=True, related_name="digest")
-    # From the go.mod (the .mod file): [[path, version, indirect], ...] and
-    # [[low, high, rationale], ...] in file order; deprecated is None when not deprecated.
-    requires = models.JSONField(default=list)
+    # From the go.mod (the .mod file): its requirements are VersionRequirement rows;
+    # retracts are [[low, high, rationale], ...] in file order, read only when the
+    # module's digest is recomputed; deprecated is None when not deprecated.
+    require_count = models.PositiveIntegerField(default=0)
     retracts = models.JSONField(default=list)
     deprecated = models.TextField(null=True, blank=True)
     # From the zip. readme_html is sanitized HTML (modules/browse/readme.py) with its
@@ -67,6 +68,25 @@ class VersionFile(models.Model):
 
     def __str__(self):
         return self.path
+
+
+class VersionRequirement(models.Model):
+    """One `require` of a cached version's go.mod, in file order (`position`), so a
+    page of them is one indexed query however long the go.mod is."""
+
+    version = models.ForeignKey("modules.ModuleVersion", on_delete=models.CASCADE, related_name="requirements")
+    position = models.PositiveIntegerField()
+    path = models.TextField()
+    required = models.TextField()  # the required version
+    indirect = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "position"], name="unique_version_requirement_position"),
+        ]
+
+    def __str__(self):
+        return f"{self.path} {self.required}"
 
 
 class ModuleDigest(models.Model):

@@ -24,7 +24,7 @@ from modules.models import Module, ModuleVersion
 from modules.policy import Policy
 
 from . import digest, readme
-from .models import ModuleDigest, VersionFile
+from .models import ModuleDigest, VersionFile, VersionRequirement
 from .zipview import ZipEntryInfo
 
 
@@ -418,7 +418,7 @@ def version_detail(
             version_id=row.pk, position__gte=files_window.start, position__lt=files_window.stop,
         ).order_by("position").values_list("path", "size")
     ]
-    requires_info, requires_window = _page(len(version_digest.requires), requires_page, REQUIRES_PER_PAGE)
+    requires_info, requires_window = _page(version_digest.require_count, requires_page, REQUIRES_PER_PAGE)
     readme_html = version_digest.readme_html or None
     if external_images is None:
         external_images = settings.ATHENS_README_EXTERNAL_IMAGES
@@ -432,7 +432,7 @@ def version_detail(
         deprecated=module_digest.deprecated,
         go_get=f"go get {path}@{version}",
         go_mod=go_mod_head.decode("utf-8", errors="replace"),
-        requires=_requires(version_digest.requires[requires_window]),
+        requires=_requires(row.pk, requires_window),
         go_sum=[f"{path} {version} {row.zip_hash}", f"{path} {version}/go.mod {row.mod_hash}"],
         license_name=version_digest.license_name or None,
         readme_html=readme_html,
@@ -469,9 +469,12 @@ def _go_mod_head(version_id: int) -> tuple[int, bytes]:
     return (size or 0), head
 
 
-def _requires(requires: list) -> list[Require]:
-    """Requirements ([path, version, indirect]), each marked whether it is cached here
-    (one query)."""
+def _requires(version_id: int, window: slice) -> list[Require]:
+    """One page of the go.mod's requirements, each marked whether it is cached here."""
+    requires = list(
+        VersionRequirement.objects.filter(version_id=version_id, position__gte=window.start, position__lt=window.stop)
+        .order_by("position").values_list("path", "required", "indirect")
+    )
     if not requires:
         return []
     cached = set(
@@ -479,7 +482,7 @@ def _requires(requires: list) -> list[Require]:
         .filter(module__path__in={r[0] for r in requires}, version__in={r[1] for r in requires})
         .values_list("module__path", "version")
     )
-    return [Require(p, v, bool(indirect), (p, v) in cached) for p, v, indirect in requires]
+    return [Require(p, v, indirect, (p, v) in cached) for p, v, indirect in requires]
 
 
 def _downloads_by_day(path: str, version: str) -> list[tuple[date, int]]:
