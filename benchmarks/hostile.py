@@ -56,9 +56,14 @@ def tiny_files_zip(module: str, count: int) -> bytes:
     return buffer.getvalue()
 
 
-def build_inputs(tree: ProxyTree, *, million: bool) -> dict[str, str]:
+def build_inputs(tree: ProxyTree, *, million: bool, only_trickle: bool = False) -> dict[str, str]:
     """Publish the table's inputs; {label: module path}."""
     modules = {}
+    if only_trickle:
+        tree.add_version(f"{HOST}/cached", "v1.0.0", {"a.go": "package a\n"})
+        for i in range(20):
+            tree.add_version(f"{HOST}/slow{i}", "v1.0.0", {"a.go": "package a\n"})
+        return modules
 
     def publish(label, module, files, go_mod=None):
         tree.add_version(module, "v1.0.0", files, go_mod=go_mod)
@@ -160,9 +165,12 @@ def trickle_run(proxy: str, upstream: StaticProxyServer) -> dict:
     for thread in threads:
         thread.start()
     time.sleep(0.5)
+    slow = []
     while any(thread.is_alive() for thread in threads):
         for path, seen in probes.items():
             seen.append(timed_get(proxy + path, runs=1)[0])
+            if seen[-1] > 0.1:
+                slow.append((path, round(time.monotonic() - started, 1), round(seen[-1] * 1000)))
         time.sleep(0.05)
     for thread in threads:
         thread.join()
@@ -171,7 +179,9 @@ def trickle_run(proxy: str, upstream: StaticProxyServer) -> dict:
         "cold_statuses": {str(code): answers.count(code) for code in sorted(set(answers))},
         **{f"{path} max_ms": round(max(seen) * 1000, 1) for path, seen in probes.items() if seen},
         **{f"{path} median_ms": round(statistics.median(seen) * 1000, 1) for path, seen in probes.items() if seen},
+        **{f"{path} over_100ms": sum(1 for t in seen if t > 0.1) for path, seen in probes.items() if seen},
         "probes": sum(len(seen) for seen in probes.values()),
+        "slow probes (path, s after start, ms)": slow,
     }
 
 
@@ -188,6 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fetch-one", help=argparse.SUPPRESS)
     parser.add_argument("--skip-million", action="store_true", help="leave out the 140 MB zip of 1,000,000 files")
+    parser.add_argument("--only-trickle", action="store_true", help="only the trickling-upstream run")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.fetch_one:
@@ -196,7 +207,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="athens-hostile-"))
     tree = ProxyTree(work / "tree")
     print("building inputs...", flush=True)
-    modules = build_inputs(tree, million=not args.skip_million)
+    modules = build_inputs(tree, million=not args.skip_million, only_trickle=args.only_trickle)
     upstream = StaticProxyServer(work / "tree").start()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATHENS_", "CELERY_"))}
     env.update(
@@ -211,10 +222,10 @@ def main() -> None:
         for label, module in modules.items():
             results["fetch"][label] = child_fetch(env, module)
             print(f"fetch  {label}: {results['fetch'][label]}", flush=True)
-        raised = f"{HOST}/raised300000"
-        label = "zip of 300,000 tiny files, ATHENS_ZIP_MAX_FILES=1000000"
-        results["fetch"][label] = child_fetch(env, raised, ATHENS_ZIP_MAX_FILES="1000000")
-        print(f"fetch  {label}: {results['fetch'][label]}", flush=True)
+        if not args.only_trickle:
+            label = "zip of 300,000 tiny files, ATHENS_ZIP_MAX_FILES=1000000"
+            results["fetch"][label] = child_fetch(env, f"{HOST}/raised300000", ATHENS_ZIP_MAX_FILES="1000000")
+            print(f"fetch  {label}: {results['fetch'][label]}", flush=True)
         child_fetch(env, f"{HOST}/cached")
 
         port = free_port()
@@ -244,6 +255,8 @@ def main() -> None:
             "file view, 300,000 files": f"/modules/{HOST}/raised300000/@v/v1.0.0/files/d150/f150000.go",
             "cached .info": f"/{HOST}/cached/@v/v1.0.0.info",
         }
+        if args.only_trickle:
+            pages = {"cached .info": pages["cached .info"]}
         for label, path in pages.items():
             seconds, size, status = timed_get(proxy + path)
             results["pages"][label] = {"seconds": round(seconds, 3), "kb": round(size / 1024), "status": status}
