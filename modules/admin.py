@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from . import rule_changes
 from .goproxy import semver
 from .goproxy.errors import InvalidPathError
+from .browse.pages import GO_MOD_SHOWN_BYTES
 from .goproxy.paths import check_path
 from .listing import ReleaseTimes
 from .models import (
@@ -47,32 +48,32 @@ class AppendOnlyAdmin(ViewOnlyAdmin):
         return False
 
 
-class ModuleVersionInline(admin.TabularInline):
-    model = ModuleVersion
-    fields = ["version", "state", "time", "zip_size", "zip_hash", "fetched_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Module)
 class ModuleAdmin(admin.ModelAdmin):
     list_display = ["path", "created_at"]
     search_fields = ["path"]
-    readonly_fields = ["path", "created_at"]
-    inlines = [ModuleVersionInline]
+    readonly_fields = ["path", "created_at", "versions"]
 
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a module goes when its last version is evicted
+
+    @admin.display(description="Versions")
+    def versions(self, obj):
+        # A link to the paginated list rather than every version inline: a module can
+        # have thousands of cached versions (issue 20: no page of more than a few
+        # hundred KB).
+        url = reverse("admin:modules_moduleversion_changelist") + f"?module__id__exact={obj.pk}"
+        return format_html('<a href="{}">{} cached</a>', url, obj.versions.count())
+
 
 @admin.register(ModuleVersion)
 class ModuleVersionAdmin(ViewOnlyAdmin):
-    """Cached versions are immutable: everything is read-only here."""
+    """Cached versions are immutable: everything is read-only here. They are removed
+    with *Evict from the cache* on their page in the cache browser, which deletes their
+    storage objects too and is audited; the admin's delete did neither."""
 
     list_display = ["module", "version", "state", "time", "zip_size", "upstream", "fetched_at"]
     list_filter = ["state", "upstream"]
@@ -84,9 +85,16 @@ class ModuleVersionAdmin(ViewOnlyAdmin):
     ]
     exclude = ["go_mod"]
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     @admin.display(description="go.mod")
     def go_mod_text(self, obj):
-        return bytes(obj.go_mod).decode("utf-8", errors="replace")
+        go_mod = bytes(obj.go_mod)
+        if len(go_mod) <= GO_MOD_SHOWN_BYTES:
+            return go_mod.decode("utf-8", errors="replace")
+        start = go_mod[:GO_MOD_SHOWN_BYTES].decode("utf-8", errors="replace")
+        return f"{start}\n… ({len(go_mod):,} bytes in all; the whole file is this version's .mod download)"
 
 
 @admin.register(UpstreamListing)

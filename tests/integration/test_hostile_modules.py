@@ -11,6 +11,7 @@ import pytest
 from modules.browse import digest, pages, readme, zipview
 from modules.browse.models import VersionDigest
 from modules.goproxy import gomod, zipread
+from modules.models import ModuleVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +154,18 @@ def test_the_file_index_is_the_zip_as_the_fetch_read_it(client, browse):
         ("a.go", 10), ("b/z.go", 10), ("b.go", 10), ("go.mod", len(files["go.mod"])),  # a directory's files first
     ]
     assert zipview.read_file(detail.row, "b/z.go").data == b"package b\n"
+
+
+def test_admin_pages_of_a_huge_module_stay_small_and_versions_are_evicted_not_deleted(admin_client, client, browse):
+    module = f"{HOST}/admin"
+    retracts = "".join(f"retract v0.{i}.0 // bad {i}\n" for i in range(20_000))
+    cache(client, browse, module, {"a.go": "package a\n"}, go_mod=f"module {module}\n\n{retracts}")
+    row = ModuleVersion.objects.get(module__path=module)
+    version_page = admin_client.get(f"/admin/modules/moduleversion/{row.pk}/change/")
+    assert version_page.status_code == 200 and len(version_page.content) < MAX_PAGE_BYTES
+    assert "bytes in all" in version_page.content.decode()
+    module_page = admin_client.get(f"/admin/modules/module/{row.module_id}/change/")
+    assert module_page.status_code == 200 and "1 cached" in module_page.content.decode()
+    # The admin's delete would leave the storage objects and the audit without a word.
+    assert admin_client.post(f"/admin/modules/moduleversion/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert ModuleVersion.objects.filter(pk=row.pk).exists()
