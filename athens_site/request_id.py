@@ -1,8 +1,9 @@
 """A request id that ties together a request's log lines, its audit rows and its fetch.
 
-The middleware takes the caller's `X-Request-ID` when it is harmless (a reverse proxy
-or a client can then follow its own id through our logs) and otherwise makes one up; it
-echoes the id in the response and keeps it in a context variable for the request's
+The middleware makes up an id for every request, except that it takes the
+`X-Request-ID` of a trusted reverse proxy (ATHENS_TRUSTED_PROXIES) when it is harmless,
+so nginx and the proxy log the same id. A client's own `X-Request-ID` is kept apart, in
+the audit's `client_request_id`: it is a claim, not our id. It echoes the id in the response and keeps it in a context variable for the request's
 duration, where the log filter (every record gets `request_id`), the audit recorder and
 the Celery fetch task (which receives it as an argument) find it. It also writes the
 one access-log line per request, so gunicorn's own access log is not needed.
@@ -72,7 +73,18 @@ class RequestIdMiddleware:
         self._clean, self._client_address, self._declared_length = clean, client_address, declared_length
 
     def __call__(self, request):
-        request_id = request.request_id = accept(request.META.get("HTTP_X_REQUEST_ID"))
+        from athens_site import trusted_proxies
+
+        claimed = request.META.get("HTTP_X_REQUEST_ID")
+        if trusted_proxies.client(request).via_trusted_proxy:
+            request_id = accept(claimed)  # a proxy of ours made it (or passed on a sane one)
+            request.client_request_id = ""
+        else:
+            # A client's id is a claim: any build could pose as "ci-build-4711". It is
+            # kept in its own audit field; the request id is ours.
+            request_id = accept(None)
+            request.client_request_id = claimed or ""
+        request.request_id = request_id
         started = time.monotonic()
         response = None
         with bound(request_id):
@@ -92,10 +104,11 @@ class RequestIdMiddleware:
             size = 0  # Content-Length describes the GET body; none was sent
         method, path = self._clean(request.method, 16), self._clean(request.path, 2048)
         client = self._client_address(request) or "-"
+        claimed_id = self._clean(getattr(request, "client_request_id", ""), 128)
         duration_ms = round(duration_s * 1000, 3)
         access_logger.info(
             "%s %s %s %.1fms %sB %s",
             method, path, status, duration_ms, "-" if size is None else size, client,
             extra={"method": method, "path": path, "status": status, "duration_ms": duration_ms,
-                   "bytes": size, "client": client},
+                   "bytes": size, "client": client, "client_request_id": claimed_id},
         )

@@ -13,6 +13,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from athens_site.trusted_proxies import parse_networks
 from modules.goproxy.errors import InvalidProxyListError
 from modules.upstreams.chain import UpstreamChain
 
@@ -267,9 +268,14 @@ ATHENS_UI_PUBLIC = env.bool("ATHENS_UI_PUBLIC", default=False)
 ATHENS_README_EXTERNAL_IMAGES = env.bool("ATHENS_README_EXTERNAL_IMAGES", default=False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
-# Number of trusted reverse proxies in front of the web servers; when > 0 the client
-# address recorded in the audit is taken from X-Forwarded-For.
-ATHENS_TRUSTED_PROXY_COUNT = env.int("ATHENS_TRUSTED_PROXY_COUNT", default=0)
+# The reverse proxies in front of the web servers (addresses or networks): only from
+# them are X-Forwarded-For (the audited client) and X-Request-ID believed. Default none.
+if env.str("ATHENS_TRUSTED_PROXY_COUNT", default=""):
+    raise ImproperlyConfigured(
+        "ATHENS_TRUSTED_PROXY_COUNT is replaced by ATHENS_TRUSTED_PROXIES: the addresses or networks of "
+        "your reverse proxies (e.g. ATHENS_TRUSTED_PROXIES=10.0.0.5); a count trusted any client's header"
+    )
+ATHENS_TRUSTED_PROXIES = parse_networks(env.str("ATHENS_TRUSTED_PROXIES", default=""))
 
 # --- Celery ---------------------------------------------------------------------------
 _broker = env.str("CELERY_BROKER_URL", default="")

@@ -18,7 +18,7 @@ class _EventFilter(django_filters.FilterSet):
 class DownloadEventFilter(_EventFilter):
     class Meta:
         model = DownloadEvent
-        fields = ["module", "version", "since", "until", "endpoint", "status", "cache", "username", "request_id"]
+        fields = ["module", "version", "since", "until", "endpoint", "status", "cache", "username", "request_id", "client_request_id"]
 
 
 class FetchEventFilter(_EventFilter):
@@ -33,6 +33,7 @@ class DownloadEventSerializer(serializers.ModelSerializer):
         fields = [
             "id", "time", "module", "version", "endpoint", "method", "status", "cache", "bytes_sent",
             "duration_ms", "client_addr", "username", "auth", "user_agent", "message", "request_id",
+            "forwarded_for", "client_request_id",
         ]
 
 

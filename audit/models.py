@@ -77,6 +77,10 @@ class DownloadEvent(AppendOnlyModel):
     # The X-Request-ID of the request (athens_site/request_id.py), also in its log lines.
     # db_default too: rows inserted by code older than this column still get "".
     request_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # What the client said and we did not take as fact: its X-Forwarded-For header and
+    # its X-Request-ID (when it is not from a trusted proxy, the request id is ours).
+    forwarded_for = models.CharField(max_length=512, blank=True, default="", db_default="")
+    client_request_id = models.CharField(max_length=128, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [

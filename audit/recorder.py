@@ -18,6 +18,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from athens_site import request_id as request_ids
+from athens_site import trusted_proxies
 from modules import metrics
 
 from . import group_commit
@@ -59,13 +60,9 @@ def clean(text: str, limit: int) -> str:
 
 
 def client_address(request) -> str | None:
-    """The client's address; behind N trusted reverse proxies, taken from X-Forwarded-For."""
-    hops = settings.ATHENS_TRUSTED_PROXY_COUNT
-    if hops > 0:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= hops:
-            return forwarded[-hops] or None
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: the TCP peer, or behind ATHENS_TRUSTED_PROXIES what they
+    forwarded (athens_site/trusted_proxies.py)."""
+    return trusted_proxies.client(request).address
 
 
 def who(request) -> tuple[str, str]:
@@ -105,6 +102,9 @@ def record_download(request, record: DownloadRecord, *, status: int, bytes_sent:
             bytes_sent=bytes_sent,
             duration_ms=round(duration_s * 1000, 3),
             client_addr=client_address(request),
+            # What the request claimed, as text: the audit shows it without believing it.
+            forwarded_for=clean(request.META.get("HTTP_X_FORWARDED_FOR", ""), 512),
+            client_request_id=clean(getattr(request, "client_request_id", ""), 128),
             username=username[:150],
             auth=auth,
             user_agent=clean(request.META.get("HTTP_USER_AGENT", ""), 512),

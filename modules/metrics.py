@@ -125,7 +125,7 @@ def _allowed(request) -> tuple[bool, int, str]:
             return True, 200, ""
         return False, 401, "unauthorized: /metrics needs Authorization: Bearer <ATHENS_METRICS_TOKEN>\n"
     # Behind trusted reverse proxies the proxy's own address is loopback; the client's
-    # comes from X-Forwarded-For (ATHENS_TRUSTED_PROXY_COUNT), as in the audit.
+    # comes from X-Forwarded-For (only from ATHENS_TRUSTED_PROXIES), as in the audit.
     try:
         address = ipaddress.ip_address(client_address(request) or "")
     except ValueError:

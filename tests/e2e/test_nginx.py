@@ -4,6 +4,7 @@ command. nginx sends the cached zips itself from the storage directory; the prox
 decides, audits and answers with X-Accel-Redirect."""
 
 import http.client
+import ipaddress
 import json
 import stat
 import urllib.error
@@ -44,7 +45,7 @@ def behind_nginx(tmp_path, proxy, isolated_storage, settings, nginx_binary):
     the shipped template in front of it, both on 127.0.0.1."""
     env = proxy_environment(
         upstream=proxy.url, storage_dir=isolated_storage, lock_dir=settings.ATHENS_LOCK_DIR,
-        ATHENS_ZIP_SERVING="accel", ATHENS_TRUSTED_PROXY_COUNT="1", GUNICORN_CMD_ARGS="--keep-alive 75",
+        ATHENS_ZIP_SERVING="accel", ATHENS_TRUSTED_PROXIES="127.0.0.1", GUNICORN_CMD_ARGS="--keep-alive 75",
     )
     web = WebServer(env, tmp_path / "web.log", workers=2)
     try:
@@ -172,6 +173,25 @@ def test_the_audited_client_is_the_address_nginx_saw(behind_nginx, proxy):
     assert body == proxy.tree.files(HELLO, "v1.1.0").zip_bytes
     event = DownloadEvent.objects.get(request_id="forged-xff")
     assert event.client_addr == "127.0.0.2"
+    assert event.forwarded_for == "203.0.113.9, 127.0.0.2"  # the claim, kept as text
+
+
+def test_a_client_that_bypasses_nginx_cannot_choose_its_address_or_request_id(behind_nginx, proxy):
+    _, web = behind_nginx
+    path = proxy.tree.files(HELLO, "v1.1.0").url_path("info")
+    # Straight to gunicorn from an address that is not nginx's (127.0.0.2).
+    connection = http.client.HTTPConnection("127.0.0.1", web.port, timeout=120, source_address=("127.0.0.2", 0))
+    try:
+        connection.request("GET", path, headers={"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "ci-build-4711"})
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+    assert response.status == 200
+    ours = response.getheader("X-Request-ID")
+    assert ours != "ci-build-4711"
+    event = DownloadEvent.objects.get(request_id=ours)
+    assert (event.client_addr, event.forwarded_for, event.client_request_id) == ("127.0.0.2", "203.0.113.9", "ci-build-4711")
 
 
 def test_the_storage_location_is_internal_only(behind_nginx, proxy, isolated_storage):
@@ -211,7 +231,11 @@ def test_docker_compose_runs_nginx_with_the_template_in_front_of_web():
     assert f"storage:{storage_dir}" in web["volumes"]
     assert web["environment"]["ATHENS_STORAGE_DIR"] == storage_dir
     assert web["environment"]["ATHENS_ZIP_SERVING"] == "${ATHENS_ZIP_SERVING:-accel}"
-    assert web["environment"]["ATHENS_TRUSTED_PROXY_COUNT"] == "1"
+    # The web servers trust nginx's address, and nothing else.
+    nginx_address = nginx["networks"]["default"]["ipv4_address"]
+    assert web["environment"]["ATHENS_TRUSTED_PROXIES"] == nginx_address == web["environment"]["FORWARDED_ALLOW_IPS"]
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(nginx_address) in ipaddress.ip_network(subnet)
     # Only nginx is published; everything has a healthcheck or is a one-shot job.
     assert "ports" not in web and nginx["ports"]
     assert nginx["environment"]["ATHENS_WEB_UPSTREAM"].split()[0] == "web:3000"

@@ -91,7 +91,7 @@ def test_concurrent_requests_share_group_commits_and_every_row_is_written(proxy,
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(pool.map(request, range(160)))
     assert statuses == [200] * 160
-    ids = set(DownloadEvent.objects.filter(request_id__startswith="req-").values_list("request_id", flat=True))
+    ids = set(DownloadEvent.objects.filter(client_request_id__startswith="req-").values_list("client_request_id", flat=True))
     assert ids == {f"req-{n}" for n in range(160)}
     with connection.cursor() as cursor:
         # Rows committed by one INSERT share their transaction id (xmin).

@@ -10,6 +10,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from athens_site.metrics_dir import configure, remove_files_of_dead_processes
+from athens_site.trusted_proxies import parse_networks
 from audit.models import FetchEvent
 from modules.metrics import upstream_label
 
@@ -86,8 +87,10 @@ def test_without_a_token_only_loopback_may_read_metrics(client, settings):
     assert "ATHENS_METRICS_TOKEN" in refused.content.decode()
     assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 200
     # Behind a trusted reverse proxy on this machine, the client is the forwarded one.
-    settings.ATHENS_TRUSTED_PROXY_COUNT = 1
+    settings.ATHENS_TRUSTED_PROXIES = parse_networks("127.0.0.1")
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 403
+    # A client that is not a trusted proxy cannot claim to be this machine.
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="127.0.0.1").status_code == 403
 
 
 def test_with_a_token_metrics_need_the_bearer_token(client, settings):

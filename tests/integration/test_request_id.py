@@ -1,5 +1,9 @@
-"""X-Request-ID: taken or made up, echoed, stored on the audit rows of the request and of
-the fetch it caused, and on every log line the request writes (JSON by default)."""
+"""X-Request-ID: taken from a trusted reverse proxy or made up, echoed, stored on the
+audit rows of the request and of the fetch it caused, and on every log line the request
+writes (JSON by default). A client's own id is a claim, kept apart.
+
+Most tests here send their requests as a trusted proxy would (the test client's
+127.0.0.1 is trusted by the `from_trusted_proxy` fixture); the last ones as a client."""
 
 import io
 import json
@@ -14,12 +18,19 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
 from audit.models import DownloadEvent, FetchEvent
+from athens_site.trusted_proxies import parse_networks
 from modules.tasks import fetch_version_task
 
 pytestmark = pytest.mark.django_db
 
 HELLO = "mods.example.test/hello"
 GENERATED = re.compile(r"[0-9a-f]{32}")
+
+
+@pytest.fixture(autouse=True)
+def from_trusted_proxy(settings, request):
+    if "untrusted" not in request.node.name:
+        settings.ATHENS_TRUSTED_PROXIES = parse_networks("127.0.0.1")
 
 
 @pytest.fixture
@@ -127,3 +138,17 @@ def test_text_log_format_is_one_readable_line_with_the_request_id():
     assert re.search(r"WARNING athens\.test \[text-7\] hello$", result.stderr, re.M), result.stderr
     refused = _log_in_subprocess("xml")
     assert refused.returncode != 0 and "ATHENS_LOG_FORMAT='xml'" in refused.stderr
+
+
+def test_an_untrusted_clients_id_is_kept_apart_and_the_request_id_is_ours(client, proxy, settings, log_lines):
+    # Any client could otherwise pose as another build in the audit and the logs.
+    response = client.get(f"/{HELLO}/@v/list", HTTP_X_REQUEST_ID="ci-build-4711")
+    ours = response["X-Request-ID"]
+    assert GENERATED.fullmatch(ours)
+    event = DownloadEvent.objects.get()
+    assert (event.request_id, event.client_request_id) == (ours, "ci-build-4711")
+    access = [line for line in log_lines() if line.get("logger") == "athens.access"]
+    assert (access[-1]["request_id"], access[-1]["client_request_id"]) == (ours, "ci-build-4711")
+    # An untrusted peer's hostile id is kept as text, control characters escaped.
+    client.get(f"/{HELLO}/@v/list", HTTP_X_REQUEST_ID="nul\x00" + "x" * 500)
+    assert DownloadEvent.objects.latest("id").client_request_id == ("nul\\x00" + "x" * 500)[:128]
