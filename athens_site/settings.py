@@ -6,6 +6,7 @@ sets DATABASE_URL, CELERY_BROKER_URL and the ATHENS_* variables listed in the RE
 A bad combination fails here, at start-up, with a message saying what to change.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +19,14 @@ from modules.goproxy.errors import InvalidProxyListError
 from modules.upstreams.chain import UpstreamChain
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The embedded defaults keep everything under var/: the secret key, the SQLite database
+# (with API tokens), the module storage. Only the proxy's user may enter it.
 VAR_DIR = BASE_DIR / "var"
+try:
+    VAR_DIR.mkdir(mode=0o700, exist_ok=True)
+    VAR_DIR.chmod(0o700)
+except OSError:
+    pass  # a read-only image, or another owner: nothing of ours is kept there then
 
 env = environ.Env()
 
@@ -40,7 +48,16 @@ if not SECRET_KEY:
         _key_file.write_text(SECRET_KEY)
         _key_file.chmod(0o600)
 
-ALLOWED_HOSTS = env.list("ATHENS_ALLOWED_HOSTS", default=["*"])
+# The host names this proxy answers for; any other Host header is a 400. Default: this
+# machine's own names, as `make run` serves on 127.0.0.1.
+ALLOWED_HOSTS = env.list("ATHENS_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# The URL clients use, for the GOPROXY hint on the home page (else the request's own
+# host, one of ALLOWED_HOSTS).
+ATHENS_PUBLIC_URL = env.str("ATHENS_PUBLIC_URL", default="").rstrip("/")
+if ATHENS_PUBLIC_URL and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", ATHENS_PUBLIC_URL):
+    raise ImproperlyConfigured(
+        f"ATHENS_PUBLIC_URL={ATHENS_PUBLIC_URL!r}: give the URL clients use, e.g. https://goproxy.example.com"
+    )
 CSRF_TRUSTED_ORIGINS = env.list("ATHENS_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

@@ -22,6 +22,10 @@ router.register("audit/downloads", DownloadEventViewSet, basename="downloadevent
 router.register("audit/fetches", FetchEventViewSet, basename="fetchevent")
 router.register("rules", PolicyRuleViewSet, basename="policyrule")
 
+# A refused Host header (ATHENS_ALLOWED_HOSTS) and other bad requests: plain text,
+# without echoing what was sent.
+handler400 = "athens_site.errors.bad_request"
+
 admin.site.site_header = "Athens module proxy"
 admin.site.site_title = "Athens"
 

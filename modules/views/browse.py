@@ -140,7 +140,7 @@ def _module_version(module: str, version: str) -> tuple[str, str]:
 @require_GET
 @browsing
 def home(request):
-    goproxy_url = request.build_absolute_uri("/").rstrip("/")
+    goproxy_url = settings.ATHENS_PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
     return render(request, "browse/home.html", {
         "goproxy_url": goproxy_url,
         "totals": browse.site_totals(),
