@@ -107,7 +107,8 @@ def test_fetch_and_evict_need_staff_even_when_public(client, cached, public):
 # --- Pages ----------------------------------------------------------------------------------
 
 
-def test_home_says_how_to_use_the_proxy_with_totals_and_recent_versions(client, cached, public):
+def test_home_says_how_to_use_the_proxy_with_totals_and_recent_versions(client, cached, public, settings):
+    settings.ALLOWED_HOSTS = ["goproxy.corp.test"]
     response = client.get("/", HTTP_HOST="goproxy.corp.test")
     page = text(response)
     assert "go env -w GOPROXY=http://goproxy.corp.test<" in page
