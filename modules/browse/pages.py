@@ -363,6 +363,8 @@ def module_detail(path: str, *, page=1, per_page: int = VERSIONS_PER_PAGE) -> "M
     if not versions:
         return None
     module_digest = digest.for_module(module)
+    if module_digest is None:
+        return None
     info, window = _page(len(versions), page, per_page)
     shown = versions[window]
     by_version = {
@@ -408,6 +410,8 @@ def version_detail(
         return None
     version_digest = digest.for_version(row)
     module_digest = digest.for_module(row.module)
+    if module_digest is None:
+        return None  # evicted while this page was being made
     go_mod_size, go_mod_head = _go_mod_head(row.pk)
     decision = Policy().decide(path, version, lambda v: row.release_time if v == version else None)
 

@@ -49,7 +49,7 @@ from modules.browse import digest, zipview
 from modules.browse import pages as browse
 from modules.fetch import artifact_key, modules_storage, ready_version
 from modules.goproxy import semver
-from modules.goproxy.errors import InvalidPathError
+from modules.goproxy.errors import InvalidPathError, InvalidZipError
 from modules.goproxy.paths import check_path, escape_path, escape_version, version_fits_path
 from modules.models import FetchFailure, Module, ModuleVersion
 from modules.tasks import fetch_in_background
@@ -265,6 +265,8 @@ def file_page(request, module, version, file):
         content = zipview.read_file(row, file, max_bytes=MAX_DISPLAY_BYTES)
     except KeyError:
         raise Http404("No such file in this version.") from None
+    except (InvalidZipError, OSError):
+        raise Http404("The cached zip of this version cannot be read.") from None
     lines = None
     if content.data is not None:
         lines = _highlighted_lines(file, content.data.decode("utf-8", errors="replace"))

@@ -169,3 +169,10 @@ def test_admin_pages_of_a_huge_module_stay_small_and_versions_are_evicted_not_de
     # The admin's delete would leave the storage objects and the audit without a word.
     assert admin_client.post(f"/admin/modules/moduleversion/{row.pk}/delete/", {"post": "yes"}).status_code == 403
     assert ModuleVersion.objects.filter(pk=row.pk).exists()
+
+
+def test_an_image_url_with_a_tab_in_its_scheme_is_a_link_too(client, browse):
+    module = f"{HOST}/tab"
+    cache(client, browse, module, {"README.md": '<img src="ht&#9;tps://evil.example/p.png" alt="<b>x</b>">\n', "a.go": "package a\n"})
+    shown = page(client, f"/modules/{module}/@v/v1.0.0/").split('id="readme"')[1].split("</article>")[0]
+    assert "<img" not in shown and 'class="readme-image"' in shown and "<b>" not in shown
