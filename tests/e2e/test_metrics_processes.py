@@ -53,6 +53,8 @@ def test_metrics_add_up_every_web_and_celery_process(tmp_path, proxy, isolated_s
         upstream=proxy.url, storage_dir=isolated_storage, lock_dir=settings.ATHENS_LOCK_DIR, broker_url=redis_url,
         # Its own directory (not the test session's), and the gunicorn hooks of `make run`.
         ATHENS_METRICS_DIR=str(metrics_dir), GUNICORN_CMD_ARGS="--config python:athens_site.gunicorn_conf",
+        # The test sends request ids as a reverse proxy of ours would.
+        ATHENS_TRUSTED_PROXIES="127.0.0.1",
     )
     # What a previous run left behind: gunicorn's on_starting hook must drop it.
     stale = "from prometheus_client import Counter as C; C('athens_download_requests', '', ['endpoint']).labels('zip').inc(1000)"
