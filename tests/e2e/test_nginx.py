@@ -157,18 +157,24 @@ def test_a_cached_zip_through_nginx_keeps_the_proxys_headers(behind_nginx, proxy
     assert headers["Cache-Control"] == IMMUTABLE
 
 
+def get_from_127_0_0_2(port: int, path: str, headers: dict):
+    """(response, body) of GET path on 127.0.0.1:port, sent from the address 127.0.0.2:
+    a client that is neither the test's usual 127.0.0.1 nor a trusted proxy."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120, source_address=("127.0.0.2", 0))
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response, response.read()
+    finally:
+        connection.close()
+
+
 def test_the_audited_client_is_the_address_nginx_saw(behind_nginx, proxy):
     nginx, _ = behind_nginx
     path = proxy.tree.files(HELLO, "v1.1.0").url_path("zip")
     # From another loopback address, with a forged X-Forwarded-For: nginx appends the
     # address it saw, and the proxy (one trusted hop) believes only that one.
-    connection = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=120, source_address=("127.0.0.2", 0))
-    try:
-        connection.request("GET", path, headers={"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "forged-xff"})
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
+    response, body = get_from_127_0_0_2(nginx.port, path, {"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "forged-xff"})
     assert response.status == 200
     assert body == proxy.tree.files(HELLO, "v1.1.0").zip_bytes
     event = DownloadEvent.objects.get(request_id="forged-xff")
@@ -180,13 +186,7 @@ def test_a_client_that_bypasses_nginx_cannot_choose_its_address_or_request_id(be
     _, web = behind_nginx
     path = proxy.tree.files(HELLO, "v1.1.0").url_path("info")
     # Straight to gunicorn from an address that is not nginx's (127.0.0.2).
-    connection = http.client.HTTPConnection("127.0.0.1", web.port, timeout=120, source_address=("127.0.0.2", 0))
-    try:
-        connection.request("GET", path, headers={"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "ci-build-4711"})
-        response = connection.getresponse()
-        response.read()
-    finally:
-        connection.close()
+    response, _ = get_from_127_0_0_2(web.port, path, {"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "ci-build-4711"})
     assert response.status == 200
     ours = response.getheader("X-Request-ID")
     assert ours != "ci-build-4711"
