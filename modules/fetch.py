@@ -294,6 +294,8 @@ def _commit(module: str, version: str, upstream: Upstream, fetched: _Download) -
         row = ready_version(module, version)
         if row is None:
             raise
+        negative_cache.forget(module, version)
+        return row  # its digest is theirs to build, from what they stored
     negative_cache.forget(module, version)
     # What the pages show of it, derived once now that the zip is at hand (issue 20).
     digest.build_after_fetch(

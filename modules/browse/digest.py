@@ -49,26 +49,40 @@ READY = ModuleVersion.State.READY
 # -- versions ------------------------------------------------------------------------------
 
 
-def for_version(row: ModuleVersion) -> VersionDigest:
-    """The digest of a READY row, built now if it has none yet."""
-    # Without the retractions: a 633,589-line list is only read when the module's
-    # digest is recomputed, not on every page view.
-    found = VersionDigest.objects.filter(version_id=row.pk).defer("retracts").first()
+def for_version(row: ModuleVersion, *, only: tuple[str, ...] = ()) -> VersionDigest:
+    """The digest of a READY row, built now if it has none yet; `only` names the fields
+    the caller reads (the file view needs `zip_error`, not the rendered README)."""
+    # Never the retractions by default: a 633,589-line list is only read when the
+    # module's digest is recomputed, not on every page view.
+    stored = VersionDigest.objects.filter(version_id=row.pk)
+    found = (stored.only(*only) if only else stored.defer("retracts")).first()
     return found if found is not None else build(row)
 
 
 def build(
     row: ModuleVersion, *, zip_file=None, entries: list[ZipEntry] | None = None, parsed_go_mod: GoMod | None = None,
+    replace: bool = False,
 ) -> VersionDigest:
-    """Compute and store the digest and file index of `row`, replacing any earlier one.
+    """Compute and store the digest and file index of `row`; return the stored one.
 
     `zip_file` (open, seekable), `entries` (its central directory) and `parsed_go_mod`
     are what a fetch already has; without them they are read from storage and the row.
+
+    The work is done outside any transaction; the write then locks the version's row,
+    so that two builds of one version (a fetch's and a first page view's) store one
+    digest, and an eviction meanwhile either waits for the write or makes it a no-op
+    (the row is gone: nothing is stored, and the digest is returned unsaved). Without
+    `replace` an existing digest is kept; with it (`manage.py build_digests --rebuild`)
+    it is replaced.
+
+    A zip that storage could not read (OSError) gives an unsaved digest that names the
+    error, so the next view tries again; a zip that is not a valid zip is stored as such.
     """
     digest = VersionDigest(version_id=row.pk)
     parsed = parsed_go_mod or parse_go_mod(bytes(row.go_mod))
     _read_go_mod(digest, parsed)
     files: list[tuple[bytes, ZipEntry]] = []
+    transient = False
     try:
         if zip_file is not None:
             zip_file.seek(0)
@@ -78,10 +92,21 @@ def build(
 
             with modules_storage().open(row.zip_key, "rb") as stored:
                 files = _read_zip(digest, row, stored, entries)
-    except (InvalidZipError, OSError) as exc:
+    except InvalidZipError as exc:
         digest.zip_error = str(exc) or type(exc).__name__
         files = []
+    except OSError as exc:
+        logger.warning("could not read the zip of %s@%s from storage: %s", row.module.path, row.version, exc)
+        digest.zip_error = "storage did not give it back just now; reload this page to try again."
+        files, transient = [], True
+    if transient:
+        return digest
     with transaction.atomic():
+        if not ModuleVersion.objects.select_for_update().filter(pk=row.pk, state=READY).exists():
+            return digest  # evicted meanwhile
+        existing = VersionDigest.objects.filter(version_id=row.pk).defer("retracts").first()
+        if existing is not None and not replace:
+            return existing
         for model in (VersionDigest, VersionFile, VersionRequirement):
             model.objects.filter(version_id=row.pk).delete()
         digest.save(force_insert=True)
@@ -101,8 +126,8 @@ def build(
 
 def _read_go_mod(digest: VersionDigest, parsed: GoMod) -> None:
     digest.require_count = len(parsed.requires)
-    digest.retracts = [[r.low, r.high, r.rationale] for r in parsed.retracts]
-    digest.deprecated = parsed.deprecated
+    digest.retracts = [[r.low, r.high, _shorten(r.rationale)] for r in parsed.retracts]
+    digest.deprecated = None if parsed.deprecated is None else _shorten(parsed.deprecated)
 
 
 def _read_zip(digest: VersionDigest, row: ModuleVersion, file, entries) -> list[tuple[bytes, ZipEntry]]:
@@ -211,12 +236,16 @@ def _insert(model, rows) -> None:
 
 def build_after_fetch(row: ModuleVersion, *, zip_file, entries, parsed_go_mod) -> None:
     """The fetch path's call: build the digests, log (never raise) a failure; the pages
-    build what is missing on their first view."""
+    build what is missing on their first view. The module's digest is refreshed even
+    when the version's could not be built: it reads only the go.mod."""
     try:
         build(row, zip_file=zip_file, entries=entries, parsed_go_mod=parsed_go_mod)
-        refresh_module(row.module_id)
     except Exception:  # noqa: BLE001 - derived data must not fail a fetch
         logger.exception("could not build the browsing digest of %s@%s", row.module.path, row.version)
+    try:
+        refresh_module(row.module_id)
+    except Exception:  # noqa: BLE001
+        logger.exception("could not refresh the module digest of %s", row.module.path)
 
 
 # -- licenses ------------------------------------------------------------------------------

@@ -116,7 +116,9 @@ class VersionDetail:
     readme_path: str | None = None
     zip_error: str | None = None  # the zip could not be read: files/readme/license empty
     readme_note: str | None = None  # why the README is plain text or not shown
-    go_mod_size: int = 0  # `go_mod` is the start of it when this is larger
+    go_mod_size: int = 0  # bytes in the whole go.mod
+    go_mod_cut: bool = False  # `go_mod` is only the start of it (counted in bytes, not text)
+    go_mod_requires: list[Require] | None = None  # the requirements `go_mod` can show, to link
     files_page: "PageInfo | None" = None  # `files` is this page of the zip's files
     requires_page: "PageInfo | None" = None  # `requires` is this page of the go.mod's
 
@@ -423,6 +425,14 @@ def version_detail(
         ).order_by("position").values_list("path", "size")
     ]
     requires_info, requires_window = _page(version_digest.require_count, requires_page, REQUIRES_PER_PAGE)
+    requires = _requires(row.pk, requires_window)
+    # Each requirement takes a line at least, so those the go.mod's start shows are
+    # among the first as many as it has lines, whatever page of the list is open.
+    head_window = slice(0, min(version_digest.require_count, go_mod_head.count(b"\n") + 1))
+    if requires_window.start == 0 and head_window.stop <= requires_window.stop:
+        go_mod_requires = requires[: head_window.stop]
+    else:
+        go_mod_requires = _requires(row.pk, head_window)
     readme_html = version_digest.readme_html or None
     if external_images is None:
         external_images = settings.ATHENS_README_EXTERNAL_IMAGES
@@ -436,7 +446,7 @@ def version_detail(
         deprecated=module_digest.deprecated,
         go_get=f"go get {path}@{version}",
         go_mod=go_mod_head.decode("utf-8", errors="replace"),
-        requires=_requires(row.pk, requires_window),
+        requires=requires,
         go_sum=[f"{path} {version} {row.zip_hash}", f"{path} {version}/go.mod {row.mod_hash}"],
         license_name=version_digest.license_name or None,
         readme_html=readme_html,
@@ -450,6 +460,8 @@ def version_detail(
         zip_error=version_digest.zip_error or None,
         readme_note=version_digest.readme_note or None,
         go_mod_size=go_mod_size,
+        go_mod_cut=len(go_mod_head) < go_mod_size,
+        go_mod_requires=go_mod_requires,
         files_page=files_info,
         requires_page=requires_info,
     )

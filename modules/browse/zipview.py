@@ -44,7 +44,7 @@ class FileContent:
 def _entry(row, path: str) -> ZipEntry:
     """The index entry of `path` in row's zip. Raises FileNotInZip, or InvalidZipError
     when the zip could not be read when its digest was built."""
-    version_digest = digest.for_version(row)
+    version_digest = digest.for_version(row, only=("zip_error",))
     if version_digest.zip_error:
         raise InvalidZipError(version_digest.zip_error)
     raw = path.encode("utf-8", "surrogateescape")

@@ -28,7 +28,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
@@ -44,14 +43,14 @@ from pygments.util import ClassNotFound
 
 from audit import charts
 from audit.recorder import record_fetch
-from modules import cold_fetches
-from modules.browse import digest, zipview
+from modules import cold_fetches, eviction
+from modules.browse import zipview
 from modules.browse import pages as browse
-from modules.fetch import artifact_key, modules_storage, ready_version
+from modules.fetch import ready_version
 from modules.goproxy import semver
 from modules.goproxy.errors import InvalidPathError, InvalidZipError
 from modules.goproxy.paths import check_path, escape_path, escape_version, version_fits_path
-from modules.models import FetchFailure, Module, ModuleVersion
+from modules.models import FetchFailure, Module
 from modules.tasks import fetch_in_background
 
 PER_PAGE = 50
@@ -219,12 +218,12 @@ def version_page(request, module, version):
         "kind_label": KIND_LABELS.get(detail.kind, detail.kind),
         "notices": notice_badges(detail.row.notice_codes),
         "notice_messages": [notice.get("message", "") for notice in detail.row.notices or []],
-        "go_mod_lines": _go_mod_lines(detail.go_mod, detail.requires),
-        "go_mod_cut": detail.go_mod_size > len(detail.go_mod.encode()),
+        "go_mod_lines": _go_mod_lines(detail.go_mod, detail.go_mod_requires or []),
+        "go_mod_cut": detail.go_mod_cut,
         "mod_url": f"/{escape_path(module)}/@v/{escape_version(version)}.mod",
         "tree": _file_tree(detail.files),
-        "files_pager": _pager(request, "files", detail.files_page),
-        "requires_pager": _pager(request, "requires", detail.requires_page),
+        "files_pager": _pager(request, "files", detail.files_page, "files-pages"),
+        "requires_pager": _pager(request, "requires", detail.requires_page, "requires-pages"),
         "readme_html": mark_safe(detail.readme_html) if detail.readme_html else None,  # sanitized at fetch (browse.readme)
         "chart": chart,
         "license_path": detail.license_path or detail.license_name,
@@ -234,16 +233,17 @@ def version_page(request, module, version):
     })
 
 
-def _pager(request, parameter: str, page) -> dict | None:
+def _pager(request, parameter: str, page, anchor: str = "") -> dict | None:
     """Links to the previous and next page of one list on a page (None: one page only);
-    the page's other query parameters are kept."""
+    the page's other query parameters are kept, and `anchor` (the pager's id) brings
+    the reader back to the list rather than to the top of a long page."""
     if page is None or page.num_pages <= 1:
         return None
 
     def url(number):
         query = request.GET.copy()
         query[parameter] = number
-        return "?" + query.urlencode()
+        return "?" + query.urlencode() + (f"#{anchor}" if anchor else "")
 
     return {
         "page": page,
@@ -392,7 +392,8 @@ def evict(request, module, version):
     if request.method == "GET":
         return render(request, "browse/evict.html", {"module": module, "version": version, "row": row})
     started = timezone.now()
-    _evict(row)
+    if not eviction.evict(row):
+        raise Http404("This version is not in the cache.")
     # The audit has no "eviction" table and this change adds none: an eviction is
     # recorded as a FetchEvent with endpoint "evict", outcome "ok" and the staff
     # member's username in `upstream`, so the audit's fetch history of a version shows
@@ -405,22 +406,6 @@ def evict(request, module, version):
     remaining = Module.objects.filter(path=module).exists()
     target = reverse("browse:module", kwargs={"module": module}) if remaining else reverse("browse:modules")
     return HttpResponseRedirect(target + "?" + urlencode({"evicted": f"{module}@{version}"}))
-
-
-def _evict(row: ModuleVersion) -> None:
-    """Delete the version's row, then its objects (an object without a row is never
-    served, so a crash between the two leaves nothing visible), and the module's row
-    when it has no version left."""
-    module, version = row.module.path, row.version
-    with transaction.atomic():
-        ModuleVersion.objects.filter(pk=row.pk).delete()
-        if not ModuleVersion.objects.filter(module_id=row.module_id).exists():
-            Module.objects.filter(pk=row.module_id).delete()
-    digest.refresh_module(row.module_id)  # @latest and retractions without this version
-    storage = modules_storage()
-    for key in {artifact_key(module, version, "info"), artifact_key(module, version, "mod"), row.zip_key}:
-        if storage.exists(key):
-            storage.delete(key)
 
 
 # --- Rendering helpers -----------------------------------------------------------------

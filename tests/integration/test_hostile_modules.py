@@ -72,107 +72,26 @@ def test_a_long_require_list_is_paginated(client, browse):
     assert 'id="requires-pages"' in first and f"{HOST}/dep0 " in first and f"{HOST}/dep4999 " not in first
     last = page(client, f"/modules/{module}/@v/v1.0.0/?requires=25")
     assert f"{HOST}/dep4999 " in last and "Page 25 of 25" in last
+    assert 'href="?requires=24#requires-pages"' in last  # back to the list, not the page top
 
 
-def test_a_zip_of_many_files_is_listed_a_page_at_a_time_and_read_from_its_index(client, browse, monkeypatch):
-    module = f"{HOST}/files"
-    cache(client, browse, module, {f"p{i // 100}/f{i}.go": f"package p{i // 100}\n" for i in range(6_000)})
-    first = page(client, f"/modules/{module}/@v/v1.0.0/")
-    assert 'id="files-pages"' in first and "Page 1 of 12" in first
-    # The file viewer finds the entry in the stored index: the central directory is
-    # never parsed again (7.6 s a view for 300,000 files before).
-    forbid(monkeypatch, zipread.zipfile, "ZipFile")
-    body = page(client, f"/modules/{module}/@v/v1.0.0/files/p42/f4217.go")
-    assert "package" in body and "p42" in body
-    assert client.get(f"/modules/{module}/@v/v1.0.0/files/p42/f4217.go?download=1").getvalue() == b"package p42\n"
-    assert client.get(f"/modules/{module}/@v/v1.0.0/files/p42/nothing.go").status_code == 404
+def test_the_go_mod_links_the_cached_requirements_it_shows_whatever_requires_page_is_open(client, browse):
+    module = f"{HOST}/linked"
+    requires = "".join(f"require {HOST}/dep{i} v1.0.0\n" for i in range(500))
+    cache(client, browse, module, {"a.go": "package a\n"}, go_mod=f"module {module}\n\n{requires}")
+    cache(client, browse, f"{HOST}/dep3", {"d.go": "package d\n"})
+    link = f'href="/modules/{HOST}/dep3/@v/v1.0.0/"'
+    for query in ("", "?requires=2", "?requires=3"):
+        shown = page(client, f"/modules/{module}/@v/v1.0.0/{query}")
+        go_mod_part = shown[shown.index('id="go-mod"'):shown.index("Requirements")]
+        assert link in go_mod_part, query
 
 
-def test_the_readme_is_rendered_at_fetch_and_never_again(client, browse, monkeypatch):
-    module = f"{HOST}/brackets"
-    cache(client, browse, module, {"README.md": "[" * 30_000, "a.go": "package a\n"})  # the table's 30 KB of "["
-    assert VersionDigest.objects.get(version__module__path=module).readme_html
-    forbid(monkeypatch, readme.cmarkgfm, "markdown_to_html_with_extensions")
-    forbid(monkeypatch, readme.nh3, "clean")
-    body = page(client, f"/modules/{module}/@v/v1.0.0/")
-    assert 'id="readme"' in body and "[[[[" in body
-
-
-def test_a_readme_nested_too_deeply_is_shown_as_plain_text_saying_why(client, browse):
-    module = f"{HOST}/deep"
-    nested = "".join("  " * depth + "- level\n" for depth in range(200))
-    cache(client, browse, module, {"README.md": nested, "a.go": "package a\n"})
-    body = page(client, f"/modules/{module}/@v/v1.0.0/")
-    assert 'id="readme-note"' in body and "shown as plain text" in body and "levels deep" in body
-    assert "<pre>" in body.split('id="readme"')[1] and "<ul>" not in body.split('id="readme"')[1]
-
-
-def test_a_readme_larger_than_the_limit_is_not_rendered_and_says_so(client, browse):
-    module = f"{HOST}/bigreadme"
-    cache(client, browse, module, {"README.md": "word " * 120_000, "a.go": "package a\n"})  # 600 KB
-    body = page(client, f"/modules/{module}/@v/v1.0.0/")
-    assert 'id="readme-note"' in body and "more than the 512 KiB" in body and 'id="readme"' not in body
-
-
-README_WITH_IMAGES = (
-    "# Pictures\n\n![tracker](https://tracker.example.test/pixel.png)\n\n"
-    "[![build](https://ci.example.test/badge.svg)](https://ci.example.test/job)\n\n![local](docs/shot.png)\n"
-)
-
-
-def test_external_readme_images_are_links_unless_allowed(client, browse, settings):
-    module = f"{HOST}/images"
-    cache(client, browse, module, {"README.md": README_WITH_IMAGES, "docs/shot.png": b"\x89PNG", "a.go": "package a\n"})
-    body = page(client, f"/modules/{module}/@v/v1.0.0/")
-    shown = body.split('id="readme"')[1].split("</article>")[0]
-    assert '<img src="https://' not in shown  # nothing is loaded from another site
-    assert '<a class="readme-image" href="https://tracker.example.test/pixel.png"' in shown and "[tracker]" in shown
-    assert '<a href="https://ci.example.test/job"' in shown and "[build]" in shown  # the badge's own link stays
-    assert '<img src="files/docs/shot.png"' in shown  # the module's own files come from this proxy
-    settings.ATHENS_README_EXTERNAL_IMAGES = True
-    allowed = page(client, f"/modules/{module}/@v/v1.0.0/").split('id="readme"')[1]
-    assert '<img src="https://tracker.example.test/pixel.png"' in allowed
-
-
-def test_many_cached_versions_are_paginated(client, browse):
-    module = f"{HOST}/versions"
-    for minor in range(pages.VERSIONS_PER_PAGE + 5):
-        browse.tree.add_version(module, f"v1.{minor}.0", {"a.go": "package a\n"})
-        assert client.get(f"/{module}/@v/v1.{minor}.0.info").status_code == 200
-    first = page(client, f"/modules/{module}/")
-    assert 'id="versions-pages"' in first and 'id="v-v1.204.0"' in first and 'id="v-v1.0.0"' not in first
-    second = page(client, f"/modules/{module}/?page=2")
-    assert 'id="v-v1.0.0"' in second and 'id="v-v1.204.0"' not in second
-
-
-def test_the_file_index_is_the_zip_as_the_fetch_read_it(client, browse):
-    module = f"{HOST}/index"
-    files = {"go.mod": f"module {module}\n", "b/z.go": "package b\n", "a.go": "package a\n", "b.go": "package b\n"}
-    cache(client, browse, module, files)
-    detail = pages.version_detail(module, "v1.0.0")
-    assert [(f.path, f.size) for f in detail.files] == [
-        ("a.go", 10), ("b/z.go", 10), ("b.go", 10), ("go.mod", len(files["go.mod"])),  # a directory's files first
-    ]
-    assert zipview.read_file(detail.row, "b/z.go").data == b"package b\n"
-
-
-def test_admin_pages_of_a_huge_module_stay_small_and_versions_are_evicted_not_deleted(admin_client, client, browse):
-    module = f"{HOST}/admin"
-    retracts = "".join(f"retract v0.{i}.0 // bad {i}\n" for i in range(20_000))
-    cache(client, browse, module, {"a.go": "package a\n"}, go_mod=f"module {module}\n\n{retracts}")
-    row = ModuleVersion.objects.get(module__path=module)
-    version_page = admin_client.get(f"/admin/modules/moduleversion/{row.pk}/change/")
-    assert version_page.status_code == 200 and len(version_page.content) < MAX_PAGE_BYTES
-    assert "bytes in all" in version_page.content.decode()
-    module_page = admin_client.get(f"/admin/modules/module/{row.module_id}/change/")
-    assert module_page.status_code == 200 and "1 cached" in module_page.content.decode()
-    # The admin's delete would leave the storage objects and the audit without a word.
-    assert admin_client.post(f"/admin/modules/moduleversion/{row.pk}/delete/", {"post": "yes"}).status_code == 403
-    assert ModuleVersion.objects.filter(pk=row.pk).exists()
-
-
-def test_an_image_url_with_a_tab_in_its_scheme_is_a_link_too(client, browse):
-    module = f"{HOST}/tab"
-    cache(client, browse, module, {"README.md": '<img src="ht&#9;tps://evil.example/p.png" alt="<b>x</b>">\n', "a.go": "package a\n"})
-    shown = page(client, f"/modules/{module}/@v/v1.0.0/").split('id="readme"')[1].split("</article>")[0]
-    assert "<img" not in shown and 'class="readme-image"' in shown and "<b>" not in shown
+def test_a_go_mod_cut_is_said_to_be_cut_by_its_bytes_even_when_not_utf8(client, browse):
+    module = f"{HOST}/latin1"
+    # 1,000 lines, more than the page shows; each é is one byte here and three once
+    # shown as U+FFFD, so the text shown is longer than the whole file in bytes.
+    comments = ("// " + "\xe9" * 20 + "\n") * 1_000
+    go_mod = f"module {module}\n\n{comments}".encode("latin-1")
+    cache(client, browse, module, {"a.go": "package a\n"}, go_mod=go_mod)
+    assert 'id="go-mod-cut"' in page(client, f"/modules/{module}/@v/v1.0.0/")
