@@ -39,7 +39,7 @@ _FLAG_UTF8 = 0x800
 _CREATOR_UNIX, _CREATOR_MACOSX = 3, 19
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ZipEntry:
     """One central-directory record of a zip file."""
 
