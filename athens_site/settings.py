@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "athens_site.permissions.context",
             ],
         },
     },
@@ -339,22 +340,23 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Every view names its action in the permission map (athens_site/permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": ["athens_site.permissions.MappedPermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("ATHENS_API_PAGE_SIZE", default=100),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-# The OpenAPI schema at /api/schema/ (drf-spectacular). Staff-only like the API it
-# describes: it names the audit and policy endpoints, which are not public knowledge.
+# The OpenAPI schema at /api/schema/ (drf-spectacular). For the accounts that may use
+# some of the API it describes: it names the audit and policy endpoints.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Athens module proxy API",
-    "DESCRIPTION": "Staff-only JSON API: audit events and reports, policy rules. "
+    "DESCRIPTION": "JSON API: audit events and reports, policy rules, each for the accounts with its permissions. "
     "Authenticate with `Authorization: Token <key>` or an admin session.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "SERVE_PERMISSIONS": ["athens_site.permissions.AnyApiPermission"],
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

@@ -1,7 +1,10 @@
-"""Read-only JSON API over the audit events (staff only, session or token)."""
+"""Read-only JSON API over the audit events (session or token), for accounts with the
+view permission of each kind of event (athens_site/permissions.py)."""
 
 import django_filters
 from rest_framework import serializers, viewsets
+
+from athens_site import permissions
 
 from .models import DownloadEvent, FetchEvent
 
@@ -50,9 +53,11 @@ class DownloadEventViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = DownloadEvent.objects.all()
     serializer_class = DownloadEventSerializer
     filterset_class = DownloadEventFilter
+    permission_action = permissions.AUDIT_DOWNLOADS
 
 
 class FetchEventViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = FetchEvent.objects.all()
     serializer_class = FetchEventSerializer
     filterset_class = FetchEventFilter
+    permission_action = permissions.AUDIT_FETCHES

@@ -7,8 +7,9 @@ SVG chart (audit/charts.py) for the series by day, and the same rows as CSV with
 ``?format=csv``. The raw download events of a period stream out as CSV from
 ``events.csv`` without ever being held in memory.
 
-Staff only: every route is wrapped in ``admin.site.admin_view`` (login, ``is_staff``,
-no caching) and also needs the permission to view download events.
+Every route is wrapped in ``admin.site.admin_view`` (login, the staff flag that lets an
+account into the admin, no caching) and needs the permission map's ``audit.reports``:
+the view permissions of download and fetch events (athens_site/permissions.py).
 """
 
 import csv
@@ -25,6 +26,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from athens_site import permissions
 from modules.goproxy.constraints import InvalidConstraintError, parse_constraint
 from modules.goproxy.errors import InvalidPathError
 from modules.goproxy.paths import check_path
@@ -490,7 +492,7 @@ def _form_errors_response(form) -> HttpResponse:
 
 
 def _check_permission(request):
-    if not request.user.has_perm("audit.view_downloadevent"):
+    if not permissions.allowed(request.user, permissions.AUDIT_REPORTS):
         raise PermissionDenied
 
 

@@ -1,4 +1,5 @@
-"""JSON API for the audit reports (staff only, session or token), at /api/audit/reports/.
+"""JSON API for the audit reports (session or token), at /api/audit/reports/, for the
+accounts that may read both kinds of audit event (athens_site/permissions.py).
 
 One endpoint per report in audit.reports.REPORTS, at ``/api/audit/reports/<name>/``,
 with the same parameters as the report pages: ``since`` and ``until`` (ISO 8601 dates
@@ -19,6 +20,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
+
+from athens_site import permissions
 
 from . import reports
 from .models import FetchEvent
@@ -86,6 +89,7 @@ def _camel(name: str) -> str:
 class ReportView(APIView):
     """GET one report; subclasses (one per report) are made by ``report_view``."""
 
+    permission_action = permissions.AUDIT_REPORTS
     report: reports.Report
     parameters_serializer: type[serializers.Serializer]
     row_serializer: type[serializers.Serializer]
@@ -174,6 +178,8 @@ def report_view(report: reports.Report) -> type[ReportView]:
 
 class ReportIndexView(APIView):
     """The reports there are, with their parameters and URLs."""
+
+    permission_action = permissions.AUDIT_REPORTS
 
     @extend_schema(
         operation_id="audit_report_index",

@@ -55,6 +55,11 @@ class ModuleVersion(models.Model):
             models.UniqueConstraint(fields=["module", "version"], name="unique_module_version"),
         ]
         indexes = [models.Index(fields=["module", "state"], name="moduleversion_module_state")]
+        # The cache-changing actions of the UI (athens_site/permissions.py).
+        permissions = [
+            ("fetch_moduleversion", "Can fetch a version into the cache"),
+            ("evict_moduleversion", "Can evict a version from the cache"),
+        ]
 
     def __str__(self):
         return f"{self.module.path}@{self.version}"

@@ -1,4 +1,5 @@
-"""JSON API for the allow/deny rules (staff only, session or token), at /api/rules/.
+"""JSON API for the allow/deny rules (session or token), at /api/rules/, each action
+for the accounts with its permissions (athens_site/permissions.py).
 
 CRUD on the rules, a filter-file export and import, and a check of which rule decides
 a module@version. Every change goes through modules.rule_changes, so it is recorded
@@ -11,7 +12,10 @@ from django.http import HttpResponse
 from django_filters import rest_framework as filters
 from rest_framework import parsers, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
+
+from athens_site import permissions
 
 from . import rule_changes
 from .filterfile import FilterFileError, parse_filter_file
@@ -119,12 +123,18 @@ class PolicyRuleViewSet(viewsets.ModelViewSet):
     serializer_class = PolicyRuleSerializer
     filterset_class = PolicyRuleFilter
     lookup_value_regex = r"\d+"
+    permission_actions = {
+        "list": permissions.RULES_VIEW, "retrieve": permissions.RULES_VIEW, "export": permissions.RULES_VIEW,
+        "check": permissions.RULES_VIEW, "create": permissions.RULES_ADD, "update": permissions.RULES_CHANGE,
+        "partial_update": permissions.RULES_CHANGE, "destroy": permissions.RULES_DELETE,
+        "import_file": permissions.RULES_IMPORT,  # and RULES_REPLACE to replace every rule
+    }
 
     def perform_destroy(self, instance):
         rule_changes.delete_rule(instance, self.request.user)
 
     @action(detail=False, methods=["get"], renderer_classes=[renderers.JSONRenderer, PlainTextRenderer])
-    def export(self, request):
+    def export(self, request, format=None):  # noqa: A002 - DRF passes `.json` suffixes as `format`
         """The rules in force as a filter file (text/plain)."""
         return HttpResponse(rule_changes.export_rules(), content_type="text/plain; charset=utf-8")
 
@@ -132,7 +142,7 @@ class PolicyRuleViewSet(viewsets.ModelViewSet):
         detail=False, methods=["post"], url_path="import", url_name="import",
         parser_classes=[PlainTextParser, parsers.JSONParser],
     )
-    def import_file(self, request):
+    def import_file(self, request, format=None):  # noqa: A002
         """Import a filter file: a text/plain body (`?replace=true` to replace every rule)
         or JSON `{"text": ..., "replace": bool}`. Answers what changed, or 400 with every
         bad line and nothing changed."""
@@ -142,6 +152,8 @@ class PolicyRuleViewSet(viewsets.ModelViewSet):
             payload = request.data
         params = ImportSerializer(data=payload)
         params.is_valid(raise_exception=True)
+        if params.validated_data["replace"] and not permissions.allowed(request.user, permissions.RULES_REPLACE):
+            raise PermissionDenied("Replacing every rule needs the permission to delete rules as well.")
         try:
             rules = parse_filter_file(params.validated_data["text"])
             summary = rule_changes.import_rules(rules, request.user, replace=params.validated_data["replace"])
@@ -156,7 +168,7 @@ class PolicyRuleViewSet(viewsets.ModelViewSet):
         return Response(vars(summary))
 
     @action(detail=False, methods=["get"])
-    def check(self, request):
+    def check(self, request, format=None):  # noqa: A002
         """Which rule decides `module`@`version` (release times known locally only)."""
         params = CheckSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)

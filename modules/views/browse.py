@@ -41,6 +41,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
+from athens_site import permissions
 from audit import charts
 from audit.recorder import record_fetch
 from modules import cold_fetches, eviction
@@ -84,10 +85,6 @@ def notice_badges(codes) -> list[dict]:
 # --- Access ----------------------------------------------------------------------------
 
 
-def _is_staff(user) -> bool:
-    return user.is_authenticated and user.is_active and user.is_staff
-
-
 def browsing(view):
     """Public with ATHENS_UI_PUBLIC, else only for logged-in users (to LOGIN_URL, a plain
     login page: the admin's login only accepts staff)."""
@@ -101,18 +98,22 @@ def browsing(view):
     return wrapper
 
 
-def staff_only(view):
-    """Fetch and evict change the cache: staff accounts only, whatever ATHENS_UI_PUBLIC says."""
+def needs(action: str):
+    """Fetch and evict change the cache: they need their permission in the map
+    (athens_site/permissions.py), whatever ATHENS_UI_PUBLIC says."""
 
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not _is_staff(request.user):
-            raise PermissionDenied("Only staff can change the cache.")
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not permissions.allowed(request.user, action):
+                raise PermissionDenied("Your account may not do this; ask for the permission in the admin.")
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
 
 
 # --- Parsing the URL -----------------------------------------------------------------
@@ -192,7 +193,6 @@ def module_page(request, module):
         # versions are `[0-9A-Za-z.+-]`, nothing to quote.
         "versions": [_version_cells(row, versions_url) for row in detail.versions],
         "pager": _pager(request, "page", detail.page),
-        "is_staff": _is_staff(request.user),
     })
 
 
@@ -229,7 +229,6 @@ def version_page(request, module, version):
         "license_path": detail.license_path or detail.license_name,
         "zip_error": detail.zip_error,
         "downloads_total": sum(count for _, count in detail.downloads_by_day),
-        "is_staff": _is_staff(request.user),
     })
 
 
@@ -335,10 +334,13 @@ def _fetch_target(data) -> tuple[str, str, str | None]:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_only
+@needs(permissions.CACHE_FETCH)
 def fetch(request):
     source = request.POST if request.method == "POST" else request.GET
-    module, version, error = _fetch_target(source) if source.get("module") or source.get("version") else ("", "", None)
+    # A GET without a target is the empty form; a POST without one is a form error (it
+    # used to start a background fetch of "@").
+    asked = request.method == "POST" or source.get("module") or source.get("version")
+    module, version, error = _fetch_target(source) if asked else ("", "", None)
     started = False
     if request.method == "POST" and error is None:
         if ready_version(module, version) is None:
@@ -365,7 +367,7 @@ def fetch(request):
 
 
 @require_GET
-@staff_only
+@needs(permissions.CACHE_FETCH)
 def fetch_status(request):
     """`cached`, `failed` (with the upstream's message) or `pending`, for the progress poll."""
     module, version, error = _fetch_target(request.GET)
@@ -383,7 +385,7 @@ def fetch_status(request):
 
 
 @require_http_methods(["GET", "POST"])
-@staff_only
+@needs(permissions.CACHE_EVICT)
 def evict(request, module, version):
     module, version = _module_version(module, version)
     row = ready_version(module, version)

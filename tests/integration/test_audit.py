@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
 from audit.models import AppendOnlyError, DownloadEvent, FetchEvent
+from tests.support.users import member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ REQUESTS = [
 
 @pytest.fixture
 def staff(db):
-    return get_user_model().objects.create_user("auditor", password="x-long-password", is_staff=True)
+    return member_of("Auditors", "auditor")
 
 
 def test_n_requests_give_exactly_n_download_events(client, proxy):

@@ -13,6 +13,7 @@ from modules.models import Module, ModuleVersion
 from modules.tasks import fetch_version_task
 from modules.views import browse as browse_views
 from tests.support.html import assert_harmless
+from tests.support.users import member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +55,7 @@ def public(settings):
 
 @pytest.fixture
 def staff(client):
-    user = get_user_model().objects.create_user("operator", "op@example.test", "pw", is_staff=True)
+    user = member_of("Release managers", "operator", staff=False)
     client.force_login(user)
     return user
 
@@ -91,17 +92,20 @@ def test_pages_are_public_with_the_setting(client, cached, public):
         assert client.get(url).status_code == 200, url
 
 
-def test_fetch_and_evict_need_staff_even_when_public(client, cached, public):
+@pytest.mark.parametrize("is_staff", [False, True], ids=["member", "staff-without-permissions"])
+def test_fetch_and_evict_need_their_permissions_even_when_public(client, cached, public, is_staff):
     evict_url = f"/modules/{HELLO}/@v/v1.0.0/evict"
     assert client.get("/modules/fetch/").status_code == 302
     assert client.post(evict_url).status_code == 302
-    get_user_model().objects.create_user("dev", "dev@example.test", "pw")
+    get_user_model().objects.create_user("dev", "dev@example.test", "pw", is_staff=is_staff)
     client.login(username="dev", password="pw")
     assert client.get("/modules/fetch/").status_code == 403
     assert client.post("/modules/fetch/", {"module": HELLO, "version": "v1.0.0"}).status_code == 403
     assert client.get(f"/modules/fetch/status?module={HELLO}&version=v1.0.0").status_code == 403
     assert client.post(evict_url).status_code == 403
     assert ModuleVersion.objects.filter(module__path=HELLO, version="v1.0.0").exists()
+    page = client.get(f"/modules/{HELLO}/@v/v1.0.0/").content.decode()
+    assert "/modules/fetch/" not in page and evict_url not in page  # not offered either
 
 
 # --- Pages ----------------------------------------------------------------------------------
@@ -296,6 +300,8 @@ def test_fetch_form_refuses_bad_input(client, proxy, staff, monkeypatch):
     response = client.post("/modules/fetch/", {"module": HELLO, "version": "latest"})
     assert response.status_code == 400 and 'id="fetch-error"' in text(response)
     assert client.post("/modules/fetch/", {"module": "<script>", "version": "v1.0.0"}).status_code == 400
+    empty = client.post("/modules/fetch/", {})
+    assert empty.status_code == 400 and "Enter a module path and a version." in text(empty)
 
 
 def test_staff_fetch_while_every_cold_fetch_slot_is_taken_is_a_form_error(client, proxy, staff, settings):

@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 from modules import rule_changes
 from modules.filterfile import parse_filter_file
 from modules.models import PolicyRule, PolicyRuleChange
+from tests.support.users import member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ def without_comments(text):
 
 @pytest.fixture
 def staff(db):
-    return get_user_model().objects.create_user("secteam", password="x-long-password", is_staff=True)
+    return member_of("Security team", "secteam")
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from rest_framework.authtoken.models import Token
 from audit import reports
 from audit.models import ROLLUP_SETTLE, DownloadDailyTotal, DownloadEvent, FetchEvent, RollupDay
 from audit.tasks import CATCH_UP_DAYS, days_to_roll_up, delete_expired_events, rollup_day, rollup_downloads
+from tests.support.users import member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -340,8 +341,7 @@ def test_retention_zero_keeps_everything(settings, history):
 
 @pytest.fixture
 def staff_client(client):
-    user = get_user_model().objects.create_user("auditor", password="x-long-password", is_staff=True)
-    client.force_login(user)
+    client.force_login(member_of("Auditors", "auditor"))
     return client
 
 
