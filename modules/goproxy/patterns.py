@@ -5,13 +5,35 @@ in Go's ``path.Match`` syntax. A glob with N slashes is matched against the firs
 elements of the module path, so ``rsc.io/private`` covers ``rsc.io/private/quux`` but
 not ``rsc.io/privatequux``, and ``*`` never crosses a ``/``. Empty and malformed globs
 are ignored, and a trailing slash on a glob is dropped.
+
+Unlike Go's, the match here ignores the case of ASCII letters (issue 21). Code hosts
+such as GitHub fold case, so ``github.com/Sirupsen/logrus`` and ``github.com/sirupsen/logrus``
+are the same repository under two module paths: a deny rule, an ``ATHENS_GOPRIVATE``
+glob or a download-mode rule written for one spelling must hold for the other, or
+``example.test/!evil`` walks past the rule for ``example.test/evil`` and a private
+module's name is asked of the public upstream. Folding can only make a pattern match
+more paths, never fewer. (A class whose range crosses the case boundary, ``[Z-a]``, is
+folded with the rest and then matches nothing; no real pattern is written so.)
 """
 
 from functools import lru_cache
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_case(text: str) -> str:
+    """ASCII letters in lower case, nothing else changed (str.lower() would also turn
+    the Kelvin sign into a "k")."""
+    return text.translate(_ASCII_LOWER)
+
 
 def match_prefix_patterns(patterns: str, target: str) -> bool:
-    """Whether a leading run of ``target``'s path elements matches one of the globs."""
+    """Whether a leading run of ``target``'s path elements matches one of the globs,
+    ASCII case ignored."""
+    return _match_prefix_patterns(fold_case(patterns), fold_case(target))
+
+
+def _match_prefix_patterns(patterns: str, target: str) -> bool:
     for glob in patterns.split(","):
         glob = glob.removesuffix("/")
         if not glob:

@@ -284,10 +284,17 @@ def test_match_prefix_patterns_equals_gos(oracle):
     cases = [(glob, target) for glob in lists for target in targets]
     bad = mismatches(
         cases,
-        lambda c: patterns.match_prefix_patterns(*c),
+        lambda c: patterns._match_prefix_patterns(*c),  # noqa: SLF001 - Go's algorithm, before folding
         lambda c: oracle.ask("matchPrefixPatterns", *c)["value"],
     )
     assert bad == []
+    # The proxy's own matching is Go's on case-folded inputs (a deliberate difference).
+    folded = mismatches(
+        [(glob, target.upper()) for glob, target in cases],
+        lambda c: patterns.match_prefix_patterns(*c),
+        lambda c: oracle.ask("matchPrefixPatterns", c[0].lower(), c[1].lower())["value"],
+    )
+    assert folded == []
 
 
 # -- go.mod ---------------------------------------------------------------------------

@@ -32,7 +32,12 @@ from modules.goproxy.patterns import match_prefix_patterns, path_match
         ("other.com,,rsc.io", "rsc.io/quote", True),  # empty patterns are ignored
         ("example.com/[", "example.com/x", False),  # malformed patterns are ignored
         ("example.com/[,example.com/*", "example.com/x", True),  # ... but not the others
-        ("EXAMPLE.com", "example.com/m", False),  # case sensitive
+        # Unlike Go, case is ignored: code hosts fold it, so both spellings are one module.
+        ("EXAMPLE.com", "example.com/m", True),
+        ("example.test/evil", "example.test/Evil/pkg", True),
+        ("github.com/sirupsen/*", "github.com/Sirupsen/logrus", True),
+        ("example.test/[a-c]x", "example.test/BX", True),
+        ("example.test/k", "example.test/\u212a", False),  # the Kelvin sign is not a "k"
     ],
 )
 def test_match_prefix_patterns(patterns, target, matched):
