@@ -13,7 +13,7 @@ from rest_framework.routers import DefaultRouter
 from audit import report_views
 from audit.api import DownloadEventViewSet, FetchEventViewSet
 from modules import metrics
-from modules.rules_api import PolicyRuleViewSet
+from modules.policy.api import PolicyRuleViewSet
 from modules.views import browse, goproxy, health
 
 router = DefaultRouter(trailing_slash=True)

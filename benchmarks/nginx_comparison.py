@@ -793,7 +793,7 @@ PROFILE_MARKERS = [
     ("download view (modules/views/goproxy.py download)", "download (modules/views/goproxy.py"),
     ("audit insert (audit/recorder.py record_download)", "record_download (audit/recorder.py"),
     ("ready_version() (hot cache or query)", "ready_version (modules/fetch.py"),
-    ("Policy() rules (active_rules: hot cache or query)", "active_rules (modules/policy.py"),
+    ("Policy() rules (active_rules: hot cache or query)", "active_rules (modules/policy/rules.py"),
     ("hot cache (modules/hot_cache.py)", "modules/hot_cache.py"),
     ("group commit hand-off (audit/group_commit.py save)", "save (audit/group_commit.py"),
     ("group commit writer thread (audit/group_commit.py run)", "_Writer.run (audit/group_commit.py"),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from . import rule_changes
+from .policy import changes as rule_changes
 from .goproxy import semver
 from .goproxy.errors import InvalidPathError
 from .browse.pages import GO_MOD_SHOWN_BYTES
@@ -28,7 +28,7 @@ from .models import (
     ResolvedQuery,
     UpstreamListing,
 )
-from .policy import Policy
+from .policy.rules import Policy
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):
@@ -130,7 +130,7 @@ class ResolvedQueryAdmin(ViewOnlyAdmin):
 
 
 # -- allow/deny rules ------------------------------------------------------------------
-# Rules are saved and deleted through modules.rule_changes, so every change made here is
+# Rules are saved and deleted through modules.policy.changes, so every change made here is
 # recorded (who, when, before, after) like one made through the API or a command.
 
 HISTORY_ON_RULE_PAGE = 20

@@ -23,7 +23,7 @@ from modules.goproxy.versions import filter_list, latest_version
 from . import cold_fetches, deadline, negative_cache
 from .fetch import recorded, upstream_chain
 from .models import ModuleVersion, ResolvedQuery, UpstreamListing
-from .policy import Denied, Policy
+from .policy.rules import Denied, Policy
 from .upstreams.base import VersionInfo
 from .upstreams.errors import NotFound, UpstreamError
 

@@ -180,7 +180,7 @@ class DownloadModeRule(models.Model):
 class PolicyRule(models.Model):
     """An allow or deny rule for module versions, managed by the security team.
 
-    Which rule decides is in modules/policy.py: the most specific matching rule wins,
+    Which rule decides is in modules/policy/rules.py: the most specific matching rule wins,
     at equal specificity deny wins; ATHENS_POLICY says what happens when none matches.
     """
 

@@ -21,7 +21,7 @@ from audit.models import DownloadEvent
 from modules.goproxy import semver
 from modules.goproxy.pseudo import is_pseudo_version
 from modules.models import Module, ModuleVersion
-from modules.policy import Policy
+from modules.policy.rules import Policy
 
 from . import digest, readme
 from .models import ModuleDigest, VersionFile, VersionRequirement

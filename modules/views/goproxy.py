@@ -23,7 +23,7 @@ from modules.goproxy.request import DownloadRequest, escape_download_path, parse
 from .. import cold_fetches, download_modes, listing, serving, zip_delivery
 from ..fetch import STORAGE_ERRORS, ready_version, restore_zip, upstream_chain
 from ..models import DownloadModeRule, ModuleVersion
-from ..policy import Denied, Policy
+from ..policy.rules import Denied, Policy
 from ..tasks import fetch_in_background, fetch_through_worker
 from ..upstreams.errors import NotFound, UpstreamError
 

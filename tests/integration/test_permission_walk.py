@@ -234,7 +234,7 @@ def one_of_everything(users) -> dict:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from modules import rule_changes
+    from modules.policy import changes as rule_changes
     from modules.models import DownloadModeRule, PolicyRule, ResolvedQuery
 
     client = Client()

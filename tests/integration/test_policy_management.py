@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from modules import rule_changes
-from modules.filterfile import parse_filter_file
+from modules.policy import changes as rule_changes
+from modules.policy.filterfile import parse_filter_file
 from modules.models import PolicyRule, PolicyRuleChange
 from tests.support.users import member_of
 

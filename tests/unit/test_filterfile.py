@@ -1,8 +1,8 @@
-"""Athens filter files: import and export of allow/deny rules (modules.filterfile)."""
+"""Athens filter files: import and export of allow/deny rules (modules.policy.filterfile)."""
 
 import pytest
 
-from modules.filterfile import FilterFileError, FilterRule, format_filter_file, parse_filter_file
+from modules.policy.filterfile import FilterFileError, FilterRule, format_filter_file, parse_filter_file
 from modules.goproxy.constraints import parse_constraint
 
 ATHENS_FILE = """\

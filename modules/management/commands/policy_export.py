@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from modules import rule_changes
+from modules.policy import changes as rule_changes
 
 
 class Command(BaseCommand):

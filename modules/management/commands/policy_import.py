@@ -1,6 +1,6 @@
 """`manage.py policy_import FILE`: put the rules of an Athens filter file in force.
 
-Goes through modules.rule_changes like the admin and the API, so each change is recorded
+Goes through modules.policy.changes like the admin and the API, so each change is recorded
 with the name given by --user; a file with a bad line changes nothing.
 """
 
@@ -9,8 +9,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from modules import rule_changes
-from modules.filterfile import FilterFileError, parse_filter_file
+from modules.policy import changes as rule_changes
+from modules.policy.filterfile import FilterFileError, parse_filter_file
 
 
 class Command(BaseCommand):

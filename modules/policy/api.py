@@ -2,7 +2,7 @@
 for the accounts with its permissions (athens_site/permissions.py).
 
 CRUD on the rules, a filter-file export and import, and a check of which rule decides
-a module@version. Every change goes through modules.rule_changes, so it is recorded
+a module@version. Every change goes through modules.policy.changes, so it is recorded
 with the API user, exactly as a change made in the admin.
 """
 
@@ -17,14 +17,15 @@ from rest_framework.response import Response
 
 from athens_site import permissions
 
-from . import rule_changes
+from . import changes as rule_changes
 from .filterfile import FilterFileError, parse_filter_file
-from .goproxy import semver
-from .goproxy.errors import InvalidPathError
-from .goproxy.paths import check_path
-from .listing import ReleaseTimes
-from .models import PolicyRule
-from .policy import Policy
+from modules.goproxy import semver
+from modules.goproxy.errors import InvalidPathError
+from modules.goproxy.paths import check_path
+from modules.listing import ReleaseTimes
+from modules.models import PolicyRule
+
+from .rules import Policy
 
 
 class PlainTextParser(parsers.BaseParser):

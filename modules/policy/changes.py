@@ -7,7 +7,7 @@ history therefore holds exactly the changes that happened, none that were rolled
 The admin, the API and the management commands all change rules through this module;
 nothing else should write PolicyRule rows.
 
-Filter files (modules/filterfile.py) are read and written here too, because an import
+Filter files (modules/policy/filterfile.py) are read and written here too, because an import
 is a batch of such changes: all of them or none.
 """
 
@@ -19,9 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from .filterfile import FilterFileError, FilterRule, format_filter_file
-from .goproxy.constraints import InvalidConstraintError, InvalidPatternError, parse_constraint, validate_pattern
-from .models import PolicyRule, PolicyRuleChange
-from .policy import active_rules
+from modules.goproxy.constraints import InvalidConstraintError, InvalidPatternError, parse_constraint, validate_pattern
+from modules.models import PolicyRule, PolicyRuleChange
+from .rules import active_rules
 
 Kind = PolicyRuleChange.Kind
 

@@ -29,8 +29,8 @@ from django.utils import timezone
 from modules.goproxy.constraints import parse_constraint, pattern_specificity
 from modules.goproxy.patterns import match_prefix_patterns
 
-from . import hot_cache
-from .models import PolicyRule
+from modules import hot_cache
+from modules.models import PolicyRule
 
 Action = PolicyRule.Action
 
