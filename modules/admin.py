@@ -17,7 +17,6 @@ from .goproxy import semver
 from .goproxy.errors import InvalidPathError
 from .browse.pages import GO_MOD_SHOWN_BYTES
 from .goproxy.paths import check_path
-from .listing import ReleaseTimes
 from .models import (
     DownloadModeRule,
     FetchFailure,
@@ -28,6 +27,7 @@ from .models import (
     ResolvedQuery,
     UpstreamListing,
 )
+from .policy.quarantine import FirstSeen
 from .policy.rules import Policy
 
 
@@ -229,11 +229,11 @@ _STATUS_ORDER = {"decides": 0, "outranked": 1, "expired": 2, "disabled": 2}
 def explain_decision(module: str, version: str) -> dict:
     """The decision for module@version and every rule that matches it, in force or not.
 
-    Release times come only from what the proxy already knows (no upstream lookup from
-    an admin page), so a quarantine may not be applied here when a download would.
+    A version this proxy has not fetched yet has no age: the page says that a download
+    would fetch it and then hold it in quarantine.
     """
-    release_times = ReleaseTimes(module, budget=0)
-    decision = Policy().decide(module, version, release_times)
+    first_seen = FirstSeen(module)
+    decision = Policy().decide(module, version, first_seen)
     now = timezone.now()
     matching = []
     for rule in Policy(PolicyRule.objects.all()).matching_rules(module, version):
@@ -249,7 +249,7 @@ def explain_decision(module: str, version: str) -> dict:
     matching.sort(key=lambda row: _STATUS_ORDER[row[1]])  # stable: rank order within a status
     quarantine_unknown = bool(
         decision.allowed and decision.rule is not None and decision.rule.min_age_days
-        and release_times(version) is None
+        and first_seen(version) is None
     )
     return {
         "module": module,

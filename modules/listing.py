@@ -8,21 +8,20 @@ down), `strict` answers the error, `offline` never asks and serves only the cach
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.models import DownloadEvent, FetchEvent
 from audit.recorder import record_fetch
 from modules.goproxy import semver
-from modules.goproxy.pseudo import is_pseudo_version, pseudo_version_time
 from modules.goproxy.versions import filter_list, latest_version
 
 from . import cold_fetches, deadline, negative_cache
 from .fetch import recorded, upstream_chain
 from .models import ModuleVersion, ResolvedQuery, UpstreamListing
+from .policy.quarantine import FirstSeen
 from .policy.rules import Denied, Policy
 from .upstreams.base import VersionInfo
 from .upstreams.errors import NotFound, UpstreamError
@@ -96,7 +95,7 @@ def version_list(module: str, policy: Policy | None = None) -> Answer:
             )
     versions = filter_list(module, [*upstream, *cached])
     if policy is not None:
-        versions = policy.allowed_versions(module, versions, ReleaseTimes(module))
+        versions = policy.allowed_versions(module, versions, FirstSeen(module).or_now)
     return Answer("".join(f"{v}\n" for v in versions).encode(), cache)
 
 
@@ -105,7 +104,7 @@ def latest(module: str, policy: Policy | None = None) -> Answer:
     answer = _latest(module)
     if policy is None or policy.allows_everything:
         return answer
-    times = ReleaseTimes(module)
+    times = FirstSeen(module).or_now
     version = answer.version
     decision = policy.decide(module, version, times)
     if decision.allowed:
@@ -197,45 +196,3 @@ def _note_conflict(module: str, upstream: str, info: VersionInfo, cached: dict[s
         error=f"upstream now dates {info.version} {info.raw.decode()}, the cached copy {held.raw.decode()}; "
         "serving the cached copy",
     )
-
-
-class ReleaseTimes:
-    """Release times of a module's versions, for quarantine rules.
-
-    From the cache, the pseudo-version itself, an earlier lookup, or else the upstream's
-    .info; at most `budget` upstream lookups per request, so a module with hundreds of
-    versions cannot turn one list request into hundreds of upstream calls (versions past
-    the budget count as old enough).
-    """
-
-    def __init__(self, module: str, budget: int = 20):
-        self.module = module
-        self.budget = budget
-        self._known: dict[str, datetime | None] | None = None  # loaded on first use
-
-    def __call__(self, version: str) -> datetime | None:
-        if self._known is None:
-            rows = ModuleVersion.objects.filter(module__path=self.module)
-            # A cached version whose .info has no Time counts from when it was cached.
-            self._known = dict(rows.values_list("version", Coalesce("time", "fetched_at")))
-        if version not in self._known:
-            self._known[version] = self._look_up(version)
-        return self._known[version]
-
-    def _look_up(self, version: str) -> datetime | None:
-        if is_pseudo_version(version):
-            return pseudo_version_time(version)
-        known = ResolvedQuery.objects.filter(module_path=self.module, query=version).first()
-        if known is not None:
-            return VersionInfo.parse(known.info.encode(), source="cache").time
-        if self.budget <= 0:
-            return None
-        self.budget -= 1
-        try:
-            answer = resolve_query(self.module, version)
-        except UpstreamError:  # (cold_fetches.Busy is not one: anyone could make the proxy busy)
-            return None
-        # None for an .info without Time: unknown until the version is cached, when its
-        # age starts to count from the fetch (ModuleVersion.release_time; the download
-        # view checks the policy again with it).
-        return VersionInfo.parse(answer.body, source="cache").time

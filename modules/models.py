@@ -65,12 +65,6 @@ class ModuleVersion(models.Model):
         return f"{self.module.path}@{self.version}"
 
     @property
-    def release_time(self):
-        """The .info Time, or when this proxy cached the version if the .info has none:
-        what quarantine rules measure age from (a version cannot look older than that)."""
-        return self.time or self.fetched_at
-
-    @property
     def notice_codes(self) -> list[str]:
         return sorted({notice.get("code", "") for notice in self.notices or []})
 
@@ -204,7 +198,7 @@ class PolicyRule(models.Model):
     expires = models.DateTimeField(null=True, blank=True, help_text="After this time the rule no longer applies.")
     min_age_days = models.PositiveIntegerField(
         null=True, blank=True,
-        help_text="Quarantine: versions released fewer than this many days ago are treated as denied.",
+        help_text="Quarantine: versions this proxy first fetched fewer than this many days ago are treated as denied.",
     )
     created_by = models.CharField(max_length=150, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -377,7 +377,7 @@ def module_detail(path: str, *, page=1, per_page: int = VERSIONS_PER_PAGE) -> "M
         .order_by().values_list("version").annotate(n=Count("id"))
     )
     policy = Policy()
-    times = {version: row.release_time for version, row in by_version.items()}
+    times = {version: row.fetched_at for version, row in by_version.items()}
     rows = []
     for version in shown:
         row = by_version.get(version)
@@ -415,7 +415,7 @@ def version_detail(
     if module_digest is None:
         return None  # evicted while this page was being made
     go_mod_size, go_mod_head = _go_mod_head(row.pk)
-    decision = Policy().decide(path, version, lambda v: row.release_time if v == version else None)
+    decision = Policy().decide(path, version, lambda v: row.fetched_at if v == version else None)
 
     files_info, files_window = _page(version_digest.file_count, files_page, FILES_PER_PAGE)
     files = [

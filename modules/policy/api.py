@@ -22,9 +22,9 @@ from .filterfile import FilterFileError, parse_filter_file
 from modules.goproxy import semver
 from modules.goproxy.errors import InvalidPathError
 from modules.goproxy.paths import check_path
-from modules.listing import ReleaseTimes
 from modules.models import PolicyRule
 
+from .quarantine import FirstSeen
 from .rules import Policy
 
 
@@ -174,7 +174,7 @@ class PolicyRuleViewSet(viewsets.ModelViewSet):
         params = CheckSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         module, version = params.validated_data["module"], params.validated_data["version"]
-        decision = Policy().decide(module, version, ReleaseTimes(module, budget=0))
+        decision = Policy().decide(module, version, FirstSeen(module))
         return Response({
             "module": module,
             "version": version,

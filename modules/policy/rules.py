@@ -11,9 +11,9 @@ and whose version constraint matches the version:
 3. at equal specificity, deny beats allow.
 
 With no matching rule, ATHENS_POLICY decides: `denylist` allows, `allowlist` denies.
-An allow rule with `min_age_days` (quarantine) denies versions released fewer than that
-many days ago; the release time is the `.info` Time, or for an `.info` without Time the
-moment the proxy cached the version (ModuleVersion.release_time).
+An allow rule with `min_age_days` (quarantine) denies versions this proxy first fetched
+fewer than that many days ago (policy/quarantine.py: its own clock, never the
+upstream's `.info` Time, which the author sets).
 
 Rules are kept in memory per process and dropped the moment PostgreSQL notifies a change
 (modules/hot_cache.py), so a change applies within milliseconds in every process.
@@ -120,8 +120,8 @@ class Policy:
         return matching[0] if matching else None
 
     def decide(self, module: str, version: str, time_of: TimeOf | None = None) -> Decision:
-        """The decision for module@version; `time_of(version)` gives its release time
-        when a quarantine rule needs it (None: unknown, and the version is allowed)."""
+        """The decision for module@version; `time_of(version)` gives when this proxy first
+        fetched it, when a quarantine rule needs it (None: not yet, and it may be fetched)."""
         rule = self.deciding_rule(module, version)
         if rule is None:
             if settings.ATHENS_POLICY == "allowlist":
@@ -130,13 +130,13 @@ class Policy:
         if rule.action == Action.DENY:
             return Decision(False, rule, f"denied by rule {_name(rule)}{_reason(rule)}")
         if rule.min_age_days and time_of is not None:
-            released = time_of(version)
-            if released is not None and released > timezone.now() - timedelta(days=rule.min_age_days):
-                age = (timezone.now() - released).days
+            seen = time_of(version)
+            if seen is not None and seen > timezone.now() - timedelta(days=rule.min_age_days):
+                age = (timezone.now() - seen).days
                 return Decision(
                     False, rule,
-                    f"in quarantine: released {age} days ago, rule {_name(rule)} requires {rule.min_age_days}"
-                    f"{_reason(rule)}",
+                    f"in quarantine: first fetched by this proxy {age} days ago, rule {_name(rule)} requires "
+                    f"{rule.min_age_days}{_reason(rule)}",
                 )
         return Decision(True, rule, f"allowed by rule {_name(rule)}")
 

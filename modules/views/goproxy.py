@@ -10,7 +10,6 @@ import time
 
 from django.db import DatabaseError
 from django.http import HttpResponseRedirect
-from django.utils import timezone
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -23,6 +22,7 @@ from modules.goproxy.request import DownloadRequest, escape_download_path, parse
 from .. import cold_fetches, download_modes, listing, serving, zip_delivery
 from ..fetch import STORAGE_ERRORS, ready_version, restore_zip, upstream_chain
 from ..models import DownloadModeRule, ModuleVersion
+from ..policy.quarantine import FirstSeen
 from ..policy.rules import Denied, Policy
 from ..tasks import fetch_in_background, fetch_through_worker
 from ..upstreams.errors import NotFound, UpstreamError
@@ -106,8 +106,8 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
     mode for a cache miss says (fetch now, fetch in the background, redirect, refuse)."""
     if not version_fits_path(req.module, req.version):
         raise NotFound(f"{req.module}@{req.version}: version {req.version} does not fit module path {req.module}")
-    times = listing.ReleaseTimes(req.module)
-    Policy().check(req.module, req.version, times)
+    first_seen = FirstSeen(req.module)  # not cached: None, and the fetch starts its clock
+    Policy().check(req.module, req.version, first_seen)
     row = ready_version(req.module, req.version)
     if row is not None:
         record.cache = Cache.HIT
@@ -122,11 +122,11 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
         # Checked again with what the fetch learnt: the release time the check before
         # may not have had (an upstream that failed it, an .info without Time, whose age
         # counts from now, the fetch).
-        Policy().check(req.module, req.version, lambda version: row.release_time)
+        Policy().check(req.module, req.version, lambda version: row.fetched_at)
         return respond(row)
     # Not fetched here, so nothing more is learnt before answering: a release time still
     # unknown counts as now, as it will once the version is cached (quarantine).
-    Policy().check(req.module, req.version, lambda version: times(version) or timezone.now())
+    Policy().check(req.module, req.version, first_seen.or_now)
     if download_modes.fetches_in_background(mode):
         fetch_in_background(req.module, req.version)
     if target is not None:
@@ -159,7 +159,7 @@ def _info(req: DownloadRequest, record: DownloadRecord):
         answer = listing.resolve_query(req.module, req.version)
         record.cache = answer.cache
         resolved = answer.version
-        Policy().check(req.module, resolved, listing.ReleaseTimes(req.module))
+        Policy().check(req.module, resolved, FirstSeen(req.module))
         return serving.info_response(answer.body, immutable=False)
     return _version_artifact(req, record, lambda row: serving.info_response(row.info.encode(), immutable=True))
 

@@ -187,6 +187,9 @@ def test_version_page_has_go_get_go_mod_go_sum_license_files_and_chart(client, c
     assert f'href="/modules/{HELLO}/@v/v1.1.0/files/world/world.go"' in page
     assert '<span class="dir">world/</span>' in page
     assert 'class="report-chart' in page  # the zip download above is on the chart
+    # When this proxy first fetched it (what a quarantine counts from), not the .info Time.
+    fetched = ModuleVersion.objects.get(module__path=HELLO, version="v1.1.0").fetched_at
+    assert f'id="first-seen" datetime="{fetched.isoformat()}"' in page
 
 
 def test_go_mod_links_cached_requirements(client, cached, public):

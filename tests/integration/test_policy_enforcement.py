@@ -1,7 +1,7 @@
 """Allow and deny rules enforced on every download API endpoint, before any upstream call."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -141,18 +141,24 @@ def test_cached_content_is_kept_while_denied_and_served_again_without_refetch(cl
     assert proxy.count(f"/{HELLO}/@v/v1.0.0.zip") == 1
 
 
-def test_quarantine_denies_versions_younger_than_the_minimum_age(client, proxy):
+def test_quarantine_counts_from_this_proxys_first_fetch_never_the_upstreams_time(client, proxy):
+    """The `.info` Time is the commit date, which the author sets: a version made today
+    that says 2015 is as new as this proxy's first fetch of it."""
     rule("*", action="allow", min_age_days=7, reason="supply-chain quarantine")
-    fresh_time = timezone.now() - timedelta(days=2)
     proxy.tree.add_version(HELLO, "v1.3.0", {"go.mod": f"module {HELLO}\n", "hello.go": "package hello\n"},
-                           time=fresh_time)
+                           time=datetime(2015, 1, 1, tzinfo=UTC))
     refused = client.get(f"/{HELLO}/@v/v1.3.0.zip")
     assert refused.status_code == 403
-    assert b"quarantine" in refused.content and b"requires 7" in refused.content
-    assert "v1.3.0" not in listed(client, HELLO)
-    assert latest(client, HELLO) == (200, "v1.2.0")
-    assert client.get(f"/{HELLO}/@v/v1.2.0.zip").status_code == 200  # released in 2024
-    assert proxy.count(f"/{HELLO}/@v/v1.3.0.zip") == 0
+    assert b"first fetched by this proxy 0 days ago" in refused.content and b"requires 7" in refused.content
+    assert ModuleVersion.objects.filter(version="v1.3.0").exists()  # fetched all the same: its clock runs
+    assert "v1.3.0" not in listed(client, HELLO)  # nor offered by the list or @latest meanwhile
+    assert latest(client, HELLO)[1] != "v1.3.0"
+
+    ModuleVersion.objects.filter(version="v1.3.0").update(fetched_at=timezone.now() - timedelta(days=8))
+    assert client.get(f"/{HELLO}/@v/v1.3.0.zip").status_code == 200
+    assert "v1.3.0" in listed(client, HELLO)
+    assert latest(client, HELLO) == (200, "v1.3.0")
+    assert proxy.count(f"/{HELLO}/@v/v1.3.0.zip") == 1
 
 
 def test_denied_query_resolution_is_403(client, proxy):

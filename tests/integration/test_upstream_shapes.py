@@ -79,11 +79,11 @@ def test_quarantine_counts_a_version_without_time_from_when_it_was_cached(client
 
 
 def test_quarantine_of_an_uncached_version_without_time_starts_at_its_fetch(client, proxy):
-    """Unknown until cached: listed, then refused once fetched (its age is 0 days), and
+    """Not listed before it is cached, refused once fetched (its age is 0 days), and
     served once the quarantine has passed since that fetch. Never stuck."""
     publish(proxy.tree, info=INFO_SHAPES["without Time"])
     PolicyRule.objects.create(pattern="*", action="allow", min_age_days=7)
-    assert client.get(f"/{MODULE}/@v/list").content == b"v1.0.0\n"
+    assert client.get(f"/{MODULE}/@v/list").content == b""
     response = client.get(f"/{MODULE}/@v/v1.0.0.info")
     assert response.status_code == 403
     assert b"quarantine" in response.content
