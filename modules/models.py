@@ -101,7 +101,9 @@ class FetchFailure(models.Model):
     module_path = models.CharField(max_length=1024)
     target = models.CharField(max_length=255)
     http_status = models.PositiveSmallIntegerField()
-    message = models.TextField()
+    message = models.TextField()  # the whole story, for staff
+    # What the client is told (upstreams/errors.py); empty for rows from before it existed.
+    public_message = models.TextField(blank=True, default="")
     expires_at = models.DateTimeField()
 
     class Meta:

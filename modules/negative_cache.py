@@ -21,11 +21,11 @@ def check(module: str, target: str) -> None:
     """Raise the remembered error if `module` `target` failed recently."""
     failure = (
         FetchFailure.objects.filter(module_path=module, target=target, expires_at__gt=timezone.now())
-        .only("http_status", "message")
+        .only("http_status", "message", "public_message")
         .first()
     )
     if failure is not None:
-        raise error_from_status(failure.http_status, failure.message)
+        raise error_from_status(failure.http_status, failure.message, failure.public_message or None)
 
 
 def remember(module: str, target: str, error: UpstreamError) -> None:
@@ -42,6 +42,7 @@ def remember(module: str, target: str, error: UpstreamError) -> None:
         defaults={
             "http_status": error.http_status,
             "message": error.message[:2000],
+            "public_message": error.public_text[:2000],
             "expires_at": timezone.now() + timedelta(seconds=seconds),
         },
     )

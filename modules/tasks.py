@@ -43,7 +43,7 @@ def _fetch_version(module: str, version: str) -> dict:
     try:
         fetch_version(module, version)
     except UpstreamError as error:
-        return {"status": "error", "http_status": error.http_status, "message": error.message}
+        return {"status": "error", "http_status": error.http_status, "message": error.message, "public": error.public}
     except STORAGE_ERRORS as error:
         logger.error("module storage failed fetching %s@%s: %s", module, version, error)
         return {"status": "error", "http_status": 503, "message": "the proxy's module storage is not reachable"}
@@ -79,7 +79,7 @@ def _fetch_and_wait(module: str, version: str) -> ModuleVersion:
             if time.monotonic() >= deadline:
                 raise Timeout(f"{module}@{version}: the fetch did not finish in {settings.ATHENS_FETCH_TIMEOUT:.0f}s") from exc
     if outcome["status"] != "ready":
-        raise error_from_status(outcome["http_status"], outcome["message"])
+        raise error_from_status(outcome["http_status"], outcome["message"], outcome.get("public"))
     row = ready_version(module, version)
     if row is None:
         raise UpstreamError(f"{module}@{version}: fetched, but no cached row was found")

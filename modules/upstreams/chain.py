@@ -77,6 +77,7 @@ class UpstreamChain:
             try:
                 result = operation(entry.upstream)
             except UpstreamError as error:
+                error.from_upstream()  # the client is told its kind; staff see its text
                 if observe:
                     observe(entry.upstream, error, time.monotonic() - started)
                 rank = _error_rank(entry.upstream, error)

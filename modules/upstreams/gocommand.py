@@ -58,7 +58,7 @@ from typing import Iterator, Sequence
 
 from modules import deadline
 
-from .errors import NotFound, Timeout, Unavailable, UpstreamError
+from .errors import DeadlinePassed, NotFound, Timeout, Unavailable, UpstreamError
 
 logger = logging.getLogger(__name__)
 
@@ -455,7 +455,7 @@ class GoSession:
         """
         argv = [self.command.go, *args]
         if deadline.passed():
-            raise Timeout(f"{subject}: not run: the fetch deadline (ATHENS_FETCH_TIMEOUT) has passed")
+            raise DeadlinePassed(f"{subject}: not run: the fetch deadline (ATHENS_FETCH_TIMEOUT) has passed")
         started = time.monotonic()
         try:
             process = subprocess.Popen(
@@ -476,7 +476,8 @@ class GoSession:
             _kill_group(process)
             _reap(process)
             logger.warning("direct: go %s (%s) timed out after %gs", " ".join(args[:2]), subject, allowed)
-            raise Timeout(f"{subject}: the go command did not finish within {allowed:g}s") from None
+            cut = DeadlinePassed if deadline.passed() else Timeout  # the fetch's deadline, or ATHENS_DIRECT_TIMEOUT
+            raise cut(f"{subject}: the go command did not finish within {allowed:g}s") from None
         except BaseException:  # interrupted: leave nothing running
             _kill_group(process)
             _reap(process)

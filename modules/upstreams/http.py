@@ -12,7 +12,7 @@ from modules.goproxy.request import escape_download_path
 from modules.goproxy.versions import parse_list
 
 from .base import Upstream, VersionInfo
-from .errors import InvalidContent, NotFound, Timeout, Unavailable, UpstreamError
+from .errors import DeadlinePassed, InvalidContent, NotFound, Timeout, Unavailable, UpstreamError
 
 USER_AGENT = "athens-django/1"
 
@@ -88,7 +88,7 @@ class HttpUpstream(Upstream):
         shown = redact_url(url)
         written = 0
         if deadline.passed():
-            raise Timeout(f"{shown}: not asked: the fetch deadline (ATHENS_FETCH_TIMEOUT) has passed")
+            raise DeadlinePassed(f"{shown}: not asked: the fetch deadline (ATHENS_FETCH_TIMEOUT) has passed")
         try:
             request_timeout = httpx.Timeout(deadline.cap(self.timeout))
             with shared_client(self.timeout).stream("GET", url, timeout=request_timeout) as response:
@@ -108,7 +108,7 @@ class HttpUpstream(Upstream):
                     dest.write(chunk)
                     if deadline.passed():
                         # A trickling upstream: every read is quick, the whole never ends.
-                        raise Timeout(
+                        raise DeadlinePassed(
                             f"{shown}: cut at the fetch deadline (ATHENS_FETCH_TIMEOUT) after {written} bytes"
                         )
         except UpstreamError:

@@ -13,6 +13,7 @@ from django.http import HttpResponseRedirect
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 
+from athens_site import request_id
 from audit.models import DownloadEvent
 from audit.recorder import DownloadRecord, record_download
 from modules.goproxy.errors import InvalidRequestError
@@ -66,10 +67,10 @@ def _answer(request, path: str, record: DownloadRecord):
     except Denied as denial:
         record.rule = denial.decision.label
         record.message = denial.client_message
-        return serving.error_response(denial.http_status, denial.client_message)
+        return serving.error_response(denial.http_status, _citing_request(denial.client_message))
     except UpstreamError as error:
-        record.message = error.message
-        return serving.error_response(error.http_status, error.client_message)
+        record.message = error.message  # the whole text, for staff; the client gets its kind
+        return serving.error_response(error.http_status, _citing_request(error.client_message))
     except cold_fetches.Busy as busy:
         record.message = busy.message
         response = serving.error_response(busy.http_status, busy.client_message)
@@ -83,6 +84,13 @@ def _answer(request, path: str, record: DownloadRecord):
         logger.exception("storage error answering %s", path)
         record.message = "storage unavailable"
         return serving.error_response(503, "service unavailable: the proxy's module storage is not reachable")
+
+
+def _citing_request(message: str) -> str:
+    """The client's text with this request's id, which staff can look up in the audit
+    (DownloadEvent.request_id) and the logs for the whole story."""
+    current = request_id.current()
+    return f"{message} (request id {current})" if current else message
 
 
 def _describe(path: str, record: DownloadRecord) -> DownloadRequest | None:
