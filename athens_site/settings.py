@@ -8,6 +8,7 @@ A bad combination fails here, at start-up, with a message saying what to change.
 
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 from pathlib import Path
 
 import environ
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "axes",
     "modules",
     "audit",
 ]
@@ -86,6 +88,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: refuses a login from a locked-out username and address.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "athens_site.urls"
@@ -416,3 +421,49 @@ ATHENS_LOCK_DIR = Path(env.str("ATHENS_LOCK_DIR", default=str(VAR_DIR / "locks")
 ATHENS_TMP_DIR = env.str("ATHENS_TMP_DIR", default="") or None
 # Upstream errors other than "not found" (timeouts, 5xx) are remembered only briefly.
 ATHENS_ERROR_CACHE_SECONDS = env.int("ATHENS_ERROR_CACHE_SECONDS", default=5)
+
+# --- Browsers: HTTPS, Content-Security-Policy, login throttling --------------------------
+# ATHENS_HTTPS=true: people reach the proxy over HTTPS (directly or through a reverse
+# proxy in ATHENS_TRUSTED_PROXIES that sends X-Forwarded-Proto): session and CSRF cookies
+# are sent over HTTPS only, and browsers are told to use nothing else (HSTS).
+ATHENS_HTTPS = env.bool("ATHENS_HTTPS", default=False)
+# Honoured only from ATHENS_TRUSTED_PROXIES: the request-id middleware drops the header
+# from anyone else, so a client cannot make a plain-HTTP request look secure.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if ATHENS_HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("ATHENS_HSTS_SECONDS", default=365 * 24 * 3600)
+    if ATHENS_PUBLIC_URL.startswith("https://"):  # a login form posted from it is same-origin
+        CSRF_TRUSTED_ORIGINS = [*CSRF_TRUSTED_ORIGINS, "https://" + urlsplit(ATHENS_PUBLIC_URL).netloc]
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Always on: the pages load scripts, styles and images from this site only (the report
+# pages and the file tree use inline styles; no page has an inline script). README
+# images from other sites are allowed only with ATHENS_README_EXTERNAL_IMAGES.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *(["https:", "http:"] if ATHENS_README_EXTERNAL_IMAGES else [])],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Password guessing (django-axes): after ATHENS_LOGIN_FAILURE_LIMIT failed logins of one
+# username from one client address, that pair is refused (429) for
+# ATHENS_LOGIN_COOLOFF_MINUTES. The address is the audit's (ATHENS_TRUSTED_PROXIES), so
+# a forged X-Forwarded-For neither escapes the limit nor locks someone else out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ATHENS_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ATHENS_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "athens_site.trusted_proxies.client_address"
+AXES_VERBOSE = False

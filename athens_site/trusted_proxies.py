@@ -69,6 +69,11 @@ def client(request) -> Client:
     return found
 
 
+def client_address(request) -> str | None:
+    """The client's address alone (django-axes' AXES_CLIENT_IP_CALLABLE)."""
+    return client(request).address
+
+
 def _client(meta) -> Client:
     peer = _address(meta.get("REMOTE_ADDR") or "")
     forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")

@@ -110,3 +110,30 @@ def test_database_down_readyz_fails_and_the_download_api_answers_503(tmp_path, p
         assert proxy.requests == []
     finally:
         web.stop()
+
+
+def test_each_web_server_has_its_own_control_socket(tmp_path, proxy, isolated_storage, settings):
+    """Two instances on one machine no longer share ~/.gunicorn/gunicorn.ctl: each one's
+    socket, in var/, answers for that instance (gunicornc sees its own workers)."""
+    import json
+    import subprocess
+
+    from tests.support.processes import REPO, VENV_BIN
+
+    env = proxy_environment(upstream=proxy.url, storage_dir=isolated_storage, lock_dir=settings.ATHENS_LOCK_DIR)
+    first = WebServer(env, tmp_path / "first.log", workers=1)
+    second = WebServer(env, tmp_path / "second.log", workers=2)
+    try:
+        counts = {}
+        for web in (first, second):
+            path = REPO / "var" / f"gunicorn-127.0.0.1-{web.port}.ctl"
+            assert path.is_socket() and (path.stat().st_mode & 0o077) == 0
+            shown = subprocess.run(
+                [str(VENV_BIN / "gunicornc"), "-s", str(path), "-c", "show workers", "-j"],
+                capture_output=True, text=True, timeout=30, check=True,
+            )
+            counts[web.port] = len(json.loads(shown.stdout)["workers"])
+        assert counts == {first.port: 1, second.port: 2}
+    finally:
+        first.stop()
+        second.stop()

@@ -98,7 +98,7 @@ def test_fetch_and_evict_need_their_permissions_even_when_public(client, cached,
     assert client.get("/modules/fetch/").status_code == 302
     assert client.post(evict_url).status_code == 302
     get_user_model().objects.create_user("dev", "dev@example.test", "pw", is_staff=is_staff)
-    client.login(username="dev", password="pw")
+    client.force_login(get_user_model().objects.get(username="dev"))
     assert client.get("/modules/fetch/").status_code == 403
     assert client.post("/modules/fetch/", {"module": HELLO, "version": "v1.0.0"}).status_code == 403
     assert client.get(f"/modules/fetch/status?module={HELLO}&version=v1.0.0").status_code == 403

@@ -58,3 +58,52 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
     files = [path for path in tmp_path.iterdir() if path.name.startswith("athens.sqlite3")]
     assert database in files
     assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in files} == {path.name: 0o600 for path in files}
+
+
+# --- Browsers -----------------------------------------------------------------------------
+
+HTTPS_PROBE = """
+import django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "athens_site.settings")
+django.setup()
+from django.test import Client
+for peer in ("127.0.0.1", "203.0.113.9"):
+    response = Client(HTTP_HOST="localhost", REMOTE_ADDR=peer, HTTP_X_FORWARDED_PROTO="https").get("/accounts/login/")
+    print(peer, "hsts" if response.has_header("Strict-Transport-Security") else "-",
+          "secure" if response.cookies["csrftoken"]["secure"] else "-")
+"""
+
+
+def test_with_athens_https_cookies_are_secure_and_hsts_is_sent_only_for_what_a_trusted_proxy_says_is_https():
+    env = {**os.environ, "ATHENS_HTTPS": "true", "ATHENS_TRUSTED_PROXIES": "127.0.0.1/32"}
+    result = subprocess.run([sys.executable, "-c", HTTPS_PROBE], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=120, check=True)
+    # 127.0.0.1 is the reverse proxy: its X-Forwarded-Proto counts. 203.0.113.9 is a
+    # client saying the same: its request is plain HTTP, which gets no HSTS.
+    assert result.stdout.splitlines() == ["127.0.0.1 hsts secure", "203.0.113.9 - secure"]
+
+
+def test_every_page_has_a_content_security_policy(client, settings):
+    settings.ATHENS_UI_PUBLIC = True
+    policy = client.get("/")["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
+    assert "https:" not in directives["img-src"]  # README images from elsewhere are links (issue 20)
+
+
+def login(client, password, **extra):
+    return client.post("/accounts/login/", {"username": "alice", "password": password}, **extra)
+
+
+def test_password_guessing_is_stopped_for_that_user_and_address_only(settings):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user("alice", password="the-right-password")
+    guesser = Client(REMOTE_ADDR="203.0.113.9")
+    for attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert login(guesser, f"guess-{attempt}").status_code == 200  # the form again, with its error
+    assert login(guesser, "one-guess-too-many").status_code == 429
+    assert login(guesser, "the-right-password").status_code == 429  # locked, even with the password
+    # A forged X-Forwarded-For from an untrusted peer is not another client.
+    assert login(guesser, "the-right-password", HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
+    assert login(Client(REMOTE_ADDR="192.0.2.1"), "the-right-password").status_code == 302  # alice herself
