@@ -232,6 +232,9 @@ except InvalidProxyListError as exc:
 # GOPRIVATE syntax: matching modules are fetched only `direct`, never asked of an HTTP
 # upstream (and so never of a public proxy or checksum database).
 ATHENS_GOPRIVATE = env.str("ATHENS_GOPRIVATE", default="")
+# Hosts `direct` may contact (modules/egress): empty = any host whose addresses are all
+# public; else only these host globs, at any address.
+ATHENS_DIRECT_HOSTS = env.str("ATHENS_DIRECT_HOSTS", default="")
 
 # How long a connection to an upstream may take, and one whole download.
 ATHENS_UPSTREAM_TIMEOUT = env.float("ATHENS_UPSTREAM_TIMEOUT", default=30.0)

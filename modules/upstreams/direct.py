@@ -14,6 +14,7 @@ import json
 import os
 from typing import BinaryIO
 
+from modules.egress.hosts import EgressRefused, check_module_host
 from modules.goproxy.errors import InvalidPathError
 from modules.goproxy.paths import check_path
 
@@ -107,11 +108,17 @@ class DirectUpstream(Upstream):
 
 
 def _check_module(module: str) -> None:
-    """Only valid module paths reach the go command (which never sees an option here)."""
+    """Only valid module paths reach the go command (which never sees an option here),
+    and only paths whose host `direct` may contact (modules/egress)."""
     try:
         check_path(module)
     except InvalidPathError as exc:
         raise NotFound(str(exc)) from exc
+    try:
+        check_module_host(module)
+    except EgressRefused as refused:
+        # Our own words, so the client is told them (not an upstream's text).
+        raise NotFound(f"{module}: direct may not contact it: {refused}", public=f"direct may not contact it: {refused}") from None
 
 
 def _subject(module: str, query: str) -> str:

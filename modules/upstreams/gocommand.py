@@ -190,7 +190,8 @@ def _make_writable_and_retry(function, path, _exc_info) -> None:
 
 
 def go_environment(
-    workspace: Workspace, *, go: str, git_config: str | None = None, govcs: str | None = None
+    workspace: Workspace, *, go: str, git_config: str | None = None, govcs: str | None = None,
+    egress_proxy: str | None = None,
 ) -> dict[str, str]:
     """The complete environment of one go command run; nothing is inherited.
 
@@ -232,6 +233,18 @@ def go_environment(
     }
     if govcs is not None:
         env["GOVCS"] = govcs
+    if egress_proxy:
+        # Every HTTP(S) connection of the go command and of git goes through the host
+        # guard (modules/egress): a go-import meta tag cannot send them to 127.0.0.1.
+        # NO_PROXY is empty: nothing is exempt (Go exempts loopback hosts by itself,
+        # which direct refuses before running; egress.hosts.check_module_host).
+        for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY"):
+            env[name] = egress_proxy
+        env["NO_PROXY"] = env["no_proxy"] = ""
+        if not git_config:
+            # ssh would not pass through the proxy; without an operator's git
+            # configuration (ATHENS_GIT_CONFIG) there is no ssh host to reach anyway.
+            env["GIT_ALLOW_PROTOCOL"] = "https:http"
     return env
 
 
@@ -445,7 +458,12 @@ class GoSession:
 
     def environment(self) -> dict[str, str]:
         command = self.command
-        return go_environment(self.workspace, go=command.go, git_config=command.git_config, govcs=command.govcs)
+        from modules.egress import proxy  # a thread per process, started on first use
+
+        return go_environment(
+            self.workspace, go=command.go, git_config=command.git_config, govcs=command.govcs,
+            egress_proxy=proxy.url(),
+        )
 
     def run(self, *args: str, subject: str) -> GoResult:
         """Run `go <args>`; raise NotFound, Timeout or Unavailable if it fails.

@@ -456,8 +456,9 @@ def test_child_processes_see_no_server_secret(server_secrets, tmp_path, work_dir
     seen = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
     assert not set(server_secrets) & set(seen)
     assert not any(secret in result.stdout for secret in server_secrets.values())
-    assert "GIT_ALLOW_PROTOCOL" not in seen
+    assert seen["GIT_ALLOW_PROTOCOL"] == "https:http"  # ours (no ATHENS_GIT_CONFIG), not the server's "ext"
     assert seen["GOPROXY"] == "direct"
+    assert seen["HTTPS_PROXY"].startswith("http://127.0.0.1:") and seen["NO_PROXY"] == ""  # the egress guard
 
 
 def test_the_netrc_is_copied_into_the_temporary_home_readable_by_its_owner_only(tmp_path, work_dir):
