@@ -76,18 +76,27 @@ def holding(row_pk: int, inside, release: threading.Event, entered: threading.Ev
     return work
 
 
-def test_two_first_views_building_one_digest_store_one_and_both_answer(client, proxy):
-    row = cached_without_digest(client, HELLO, "v1.1.0")
-    release, entered = threading.Event(), threading.Event()
-    first = Side(holding(row.pk, lambda: VersionDigest.objects.create(version_id=row.pk, file_count=7), release, entered))
+def race(first_work, entered: threading.Event, release: threading.Event, second_work):
+    """Start `first_work`; once it has `entered` its transaction, start `second_work`;
+    once PostgreSQL says the second waits on a lock, `release` the first. Returns both
+    results (raising what either raised)."""
+    first = Side(first_work)
     first.start()
     assert entered.wait(30)
-    second = Side(lambda: digest.build(ready_version(HELLO, "v1.1.0")))
+    second = Side(second_work)
     second.start()
     eventually(someone_waits_on_a_lock)
     release.set()
-    first.finish()
-    kept = second.finish()
+    return first.finish(), second.finish()
+
+
+def test_two_first_views_building_one_digest_store_one_and_both_answer(client, proxy):
+    row = cached_without_digest(client, HELLO, "v1.1.0")
+    release, entered = threading.Event(), threading.Event()
+    _, kept = race(
+        holding(row.pk, lambda: VersionDigest.objects.create(version_id=row.pk, file_count=7), release, entered),
+        entered, release, lambda: digest.build(ready_version(HELLO, "v1.1.0")),
+    )
     assert kept.file_count == 7  # the digest stored first, not a second insert
     assert VersionDigest.objects.filter(version_id=row.pk).count() == 1
 
@@ -95,15 +104,10 @@ def test_two_first_views_building_one_digest_store_one_and_both_answer(client, p
 def test_a_build_that_finds_its_version_evicted_stores_nothing(client, proxy):
     row = cached_without_digest(client, HELLO, "v1.1.0")
     release, entered = threading.Event(), threading.Event()
-    evicting = Side(holding(row.pk, lambda: ModuleVersion.objects.filter(pk=row.pk).delete(), release, entered))
-    evicting.start()
-    assert entered.wait(30)
-    building = Side(lambda: digest.build(row))
-    building.start()
-    eventually(someone_waits_on_a_lock)
-    release.set()
-    evicting.finish()
-    building.finish()
+    race(
+        holding(row.pk, lambda: ModuleVersion.objects.filter(pk=row.pk).delete(), release, entered),
+        entered, release, lambda: digest.build(row),
+    )
     assert not VersionDigest.objects.filter(version_id=row.pk).exists()
     assert not VersionFile.objects.filter(version_id=row.pk).exists()
 
@@ -120,15 +124,8 @@ def test_an_eviction_waits_for_a_build_and_removes_its_whole_file_index(client, 
             assert release.wait(30)
 
     monkeypatch.setattr(digest, "_insert", insert_then_wait)
-    building = Side(lambda: digest.build(row))
-    building.start()
-    assert inserted.wait(30)
-    evicting = Side(lambda: eviction.evict(row))
-    evicting.start()
-    eventually(someone_waits_on_a_lock)
-    release.set()
-    building.finish()
-    assert evicting.finish() is True
+    _, evicted = race(lambda: digest.build(row), inserted, release, lambda: eviction.evict(row))
+    assert evicted is True
     assert not ModuleVersion.objects.filter(pk=row.pk).exists()
     assert not VersionFile.objects.filter(version_id=row.pk).exists()
     assert not VersionDigest.objects.filter(version_id=row.pk).exists()
