@@ -69,7 +69,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "axes",
@@ -345,7 +344,7 @@ if ATHENS_AUDIT_RETENTION_DAYS < 0:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes anonymous requests a 401.
-        "rest_framework.authentication.TokenAuthentication",
+        "modules.tokens.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Every view names its action in the permission map (athens_site/permissions.py).
@@ -470,3 +469,6 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "athens_site.trusted_proxies.client_address"
 AXES_VERBOSE = False
+# Failed logins are kept for the security team (admin: Axes › Access failures), at most
+# 1,000 per username.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True

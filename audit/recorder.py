@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from athens_site import request_id as request_ids
 from athens_site import trusted_proxies
 from modules import metrics
+from modules.tokens.authentication import secret_from_header
+from modules.tokens.models import ApiToken
 
 from . import group_commit
 from .models import DownloadEvent, FetchEvent
@@ -68,13 +69,14 @@ def client_address(request) -> str | None:
 def who(request) -> tuple[str, str]:
     """(username, how they authenticated) for the audit; never the credential itself.
 
-    A DRF token (`Authorization: Token <key>`) or a logged-in session. The download API
-    does not require either; an unknown token is recorded as such.
+    An API token (`Authorization: Token|Bearer <secret>`, modules/tokens/) or a logged-in
+    session. The download API does not require either; an unknown, revoked or expired
+    token is recorded as "bad-token".
     """
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header.startswith("Token "):
-        token = Token.objects.select_related("user").filter(key=header[6:].strip()).first()
-        if token is None or not token.user.is_active:
+    secret = secret_from_header(request.META.get("HTTP_AUTHORIZATION", ""))
+    if secret is not None:
+        token = ApiToken.find(secret)
+        if token is None:
             return "", "bad-token"
         return token.user.get_username(), "token"
     if settings.SESSION_COOKIE_NAME not in request.COOKIES:

@@ -310,3 +310,7 @@ def _json_block(data) -> str:
     if data is None:
         return "—"
     return format_html("<pre>{}</pre>", json.dumps(data, indent=2, ensure_ascii=False))
+
+
+# API tokens: their admin lives with them (modules/tokens/admin.py).
+from .tokens import admin as _tokens_admin  # noqa: E402, F401

@@ -259,3 +259,6 @@ class PolicyRuleChange(models.Model):
 # The browsing UI's derived tables live with the code that builds them; importing them
 # here registers them with this app.
 from modules.browse.models import ModuleDigest, VersionDigest, VersionFile, VersionRequirement  # noqa: E402, F401
+
+# API tokens (stored as digests) live in their own package, registered here the same way.
+from modules.tokens.models import ApiToken  # noqa: E402, F401

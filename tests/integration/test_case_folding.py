@@ -3,9 +3,9 @@
 test asks for the other spelling, escaped as the go command escapes it (`!e`)."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from modules.models import DownloadModeRule, PolicyRule
+from modules.tokens.models import create_token
 from tests.support.users import member_of
 
 pytestmark = pytest.mark.django_db
@@ -22,10 +22,10 @@ def test_a_deny_rule_holds_for_any_spelling_of_its_path(client, proxy):
         assert f"rule #{denial.pk}" in response.content.decode()
     assert proxy.requests == []
 
-    token = Token.objects.create(user=member_of("Security team", "sec"))
+    _, secret = create_token(member_of("Security team", "sec"))
     check = client.get(
         "/api/rules/check/", {"module": f"{HOST}/Evil/pkg", "version": "v1.0.0"},
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {secret}",
     ).json()
     assert check["allowed"] is False and check["rule"] == denial.pk
 

@@ -232,10 +232,10 @@ def one_of_everything(users) -> dict:
     """An object of every model the admin shows, made the way the proxy makes them where
     it can (a download, a listing, a failed fetch); {model: pk}."""
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from modules.policy import changes as rule_changes
     from modules.models import DownloadModeRule, PolicyRule, ResolvedQuery
+    from modules.tokens.models import create_token
 
     client = Client()
     b"".join(client.get(f"/{HELLO}/@v/v1.0.0.zip").streaming_content)
@@ -244,7 +244,10 @@ def one_of_everything(users) -> dict:
     ResolvedQuery.objects.create(module_path=HELLO, query="main", info="{}", resolved_at=timezone.now())
     DownloadModeRule.objects.create(pattern="elsewhere.example.test", mode="sync")
     rule_changes.save_rule(PolicyRule(pattern="bad.example.test", action="deny", reason="test"), users["superuser"])
-    Token.objects.create(user=users["superuser"])
+    create_token(users["superuser"], "walk")
+    # django-axes' records: a good login, then a failed one (a success resets the count).
+    Client().post("/accounts/login/", {"username": "member", "password": "x-long-password"})
+    Client().post("/accounts/login/", {"username": "member", "password": "wrong"})
     pks = {}
     for model in admin.site._registry:  # noqa: SLF001
         first = model._default_manager.order_by("pk").first()

@@ -7,11 +7,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from modules.policy import changes as rule_changes
 from modules.policy.filterfile import parse_filter_file
 from modules.models import PolicyRule, PolicyRuleChange
+from modules.tokens.models import create_token
 from tests.support.users import member_of
 
 pytestmark = pytest.mark.django_db
@@ -57,8 +57,8 @@ def staff(db):
 @pytest.fixture
 def api(client, staff):
     """A client authenticated with the staff user's API token."""
-    token = Token.objects.create(user=staff)
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+    _, secret = create_token(staff)
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {secret}"
     return client
 
 
@@ -161,8 +161,8 @@ def test_rules_api_refuses_anonymous_users(client, method, url):
 @pytest.mark.parametrize("method, url", API_URLS)
 def test_rules_api_refuses_non_staff(client, method, url):
     user = get_user_model().objects.create_user("dev", password="x-long-password")
-    token = Token.objects.create(user=user)
-    assert getattr(client, method)(url, HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 403
+    _, secret = create_token(user)
+    assert getattr(client, method)(url, HTTP_AUTHORIZATION=f"Token {secret}").status_code == 403
     client.force_login(user)
     assert getattr(client, method)(url).status_code == 403
 

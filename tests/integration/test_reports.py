@@ -15,11 +15,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from audit import reports
 from audit.models import ROLLUP_SETTLE, DownloadDailyTotal, DownloadEvent, FetchEvent, RollupDay
 from audit.tasks import CATCH_UP_DAYS, days_to_roll_up, delete_expired_events, rollup_day, rollup_downloads
+from modules.tokens.models import create_token
 from tests.support.users import member_of
 
 pytestmark = pytest.mark.django_db
@@ -355,8 +355,8 @@ def test_report_api_refuses_anonymous_users(client, url):
 @pytest.mark.parametrize("url", ["/api/audit/reports/top-modules/", "/api/schema/"])
 def test_report_api_refuses_non_staff(client, url):
     user = get_user_model().objects.create_user("dev", password="x-long-password")
-    token = Token.objects.create(user=user)
-    assert client.get(url, HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 403
+    _, secret = create_token(user)
+    assert client.get(url, HTTP_AUTHORIZATION=f"Token {secret}").status_code == 403
 
 
 def test_report_api_answers_who_downloaded_below_a_version(staff_client, history):

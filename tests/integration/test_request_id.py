@@ -14,11 +14,11 @@ import subprocess
 import sys
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from audit.models import DownloadEvent, FetchEvent
 from athens_site.trusted_proxies import parse_networks
 from modules.tasks import fetch_version_task
+from modules.tokens.models import create_token
 from tests.support.users import member_of
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_the_fetch_task_takes_the_id_as_an_argument_and_still_runs_without_it(pr
 
 def test_the_audit_api_shows_and_filters_by_request_id(client, proxy):
     staff = member_of("Auditors", "auditor")
-    auth = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=staff).key}"}
+    auth = {"HTTP_AUTHORIZATION": f"Token {create_token(staff)[1]}"}
     client.get(f"/{HELLO}/@v/v1.0.0.info", HTTP_X_REQUEST_ID="find-me")
     client.get(f"/{HELLO}/@v/list", HTTP_X_REQUEST_ID="not-me")
     downloads = client.get("/api/audit/downloads/?request_id=find-me", **auth).json()["results"]
