@@ -76,14 +76,13 @@ class RequestIdMiddleware:
         from athens_site import trusted_proxies
 
         claimed = request.META.get("HTTP_X_REQUEST_ID")
-        if not trusted_proxies.client(request).via_trusted_proxy:
-            # Whether the request came over HTTPS is a reverse proxy's to say
-            # (SECURE_PROXY_SSL_HEADER), not a client's.
-            request.META.pop("HTTP_X_FORWARDED_PROTO", None)
         if trusted_proxies.client(request).via_trusted_proxy:
             request_id = accept(claimed)  # a proxy of ours made it (or passed on a sane one)
             request.client_request_id = ""
         else:
+            # Whether the request came over HTTPS is a reverse proxy's to say
+            # (SECURE_PROXY_SSL_HEADER), not a client's.
+            request.META.pop("HTTP_X_FORWARDED_PROTO", None)
             # A client's id is a claim: any build could pose as "ci-build-4711". It is
             # kept in its own audit field; the request id is ours.
             request_id = accept(None)

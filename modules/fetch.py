@@ -289,14 +289,16 @@ def _commit(module: str, version: str, upstream: Upstream, fetched: _Download) -
                 mod_hash=fetched.mod_hash,
                 upstream=upstream.name,
             )
+        ours = True
     except IntegrityError:
         # Committed meanwhile by a process that could not share our lock; keep theirs.
         row = ready_version(module, version)
         if row is None:
             raise
-        negative_cache.forget(module, version)
-        return row  # its digest is theirs to build, from what they stored
+        ours = False  # its digest is theirs to build, from what they stored
     negative_cache.forget(module, version)
+    if not ours:
+        return row
     # What the pages show of it, derived once now that the zip is at hand (issue 20).
     digest.build_after_fetch(
         row, zip_file=fetched.zip_file, entries=list(fetched.entries), parsed_go_mod=fetched.parsed_go_mod,

@@ -21,6 +21,10 @@ class EgressRefused(Exception):
     """This host may not be contacted; the message says why, in the proxy's words."""
 
 
+class Unresolvable(EgressRefused):
+    """The host has no address at all."""
+
+
 def listed(host: str) -> bool:
     patterns = [fold_case(p.strip()) for p in settings.ATHENS_DIRECT_HOSTS.split(",") if p.strip()]
     return any(path_match(pattern, fold_case(host)) for pattern in patterns)
@@ -45,7 +49,7 @@ def allowed_addresses(host: str, port: int) -> list[Address]:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise EgressRefused(f"{host} does not resolve ({exc})") from None
+        raise Unresolvable(f"{host} does not resolve ({exc})") from None
     addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in found))
     if not restricted:
         internal = [str(a) for a in addresses if not is_public(a)]
@@ -61,21 +65,10 @@ def check_module_host(module: str) -> None:
     """Refuse a module path whose host may not be contacted, before the go command
     runs. Needed besides the egress proxy: Go's HTTP client never uses a proxy for
     `localhost` or a loopback address, so `127.0.0.1/x` would go straight there."""
-    host = module.split("/", 1)[0]
     try:
-        allowed_addresses(host, 443)
-    except EgressRefused:
-        if _resolves(host):
-            raise
+        allowed_addresses(module.split("/", 1)[0], 443)
+    except Unresolvable:
         # A name that does not resolve cannot be reached straight either; git may still
-        # reach it through an operator's `insteadOf` rewrite (ATHENS_GIT_CONFIG).
-        if settings.ATHENS_DIRECT_HOSTS.strip() and not listed(host):
-            raise
-
-
-def _resolves(host: str) -> bool:
-    try:
-        socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return False
-    return True
+        # reach it through an operator's `insteadOf` rewrite (ATHENS_GIT_CONFIG). (A
+        # host missing from a non-empty ATHENS_DIRECT_HOSTS is refused before any lookup.)
+        pass
