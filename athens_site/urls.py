@@ -1,4 +1,5 @@
-"""URL routes: the download API at the root, then admin, API and health checks.
+"""URL routes: the download API at the root, then admin, API, health checks, a person's
+own proxy tokens (`tokens/`) and the cache browser.
 
 Module paths need a dot in their first element, so they never collide with `admin/`,
 `api/`, `healthz`, `readyz` or `metrics`.
@@ -14,6 +15,7 @@ from audit import report_views
 from audit.api import DownloadEventViewSet, FetchEventViewSet
 from modules import metrics
 from modules.policy.api import PolicyRuleViewSet
+from modules.tokens import views as tokens
 from modules.views import browse, goproxy, health
 
 router = DefaultRouter(trailing_slash=True)
@@ -42,6 +44,8 @@ urlpatterns = [
     path("api/audit/reports/", include("audit.reports_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include(router.urls)),
+    # A person's own proxy tokens (`tokens/`: no dot, so no module path).
+    path("", include((tokens.urlpatterns, "tokens"))),
     # The cache browser: `/` and everything under `modules/`, which is no module path
     # (no dot in its first element), so the download API below never sees these URLs.
     path("", include((browse.urlpatterns, "browse"))),

@@ -23,7 +23,9 @@ class ReadOnlyAdmin(AppendOnlyAdmin):
 
 @admin.register(DownloadEvent)
 class DownloadEventAdmin(ReadOnlyAdmin):
-    list_display = ["time", "module", "version", "endpoint", "status", "cache", "bytes_sent", "client_addr", "username"]
+    list_display = [
+        "time", "module", "version", "endpoint", "status", "cache", "bytes_sent", "client_addr", "username", "token_name",
+    ]
     list_filter = ["endpoint", "status", "cache"]
     search_fields = ["module", "version", "username", "client_addr"]
 

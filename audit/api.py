@@ -35,7 +35,7 @@ class DownloadEventSerializer(serializers.ModelSerializer):
         model = DownloadEvent
         fields = [
             "id", "time", "module", "version", "endpoint", "method", "status", "cache", "bytes_sent",
-            "duration_ms", "client_addr", "username", "auth", "user_agent", "message", "request_id",
+            "duration_ms", "client_addr", "username", "auth", "token_name", "user_agent", "message", "request_id",
             "forwarded_for", "client_request_id",
         ]
 

@@ -70,6 +70,8 @@ class DownloadEvent(AppendOnlyModel):
     client_addr = models.GenericIPAddressField(null=True, blank=True)
     username = models.CharField(max_length=150, blank=True, default="")
     auth = models.CharField(max_length=16, blank=True, default="")
+    # The name its owner gave the proxy token the request came with ("laptop", "ci").
+    token_name = models.CharField(max_length=100, blank=True, default="", db_default="")
     user_agent = models.CharField(max_length=512, blank=True, default="")
     message = models.CharField(max_length=512, blank=True, default="")
     # The policy rule that denied the request (`#12 deny github.com/evil/* <v1.4.2`), if any.

@@ -19,8 +19,7 @@ from django.utils import timezone
 from athens_site import request_id as request_ids
 from athens_site import trusted_proxies
 from modules import metrics
-from modules.tokens.authentication import secret_from_header
-from modules.tokens.models import ApiToken
+from modules.tokens.client_auth import ANONYMOUS, Client
 
 from . import group_commit
 from .models import DownloadEvent, FetchEvent
@@ -49,6 +48,8 @@ class DownloadRecord:
     cache: str = DownloadEvent.Cache.NONE
     message: str = ""
     rule: str = ""
+    # Who asked (modules/tokens/client_auth.py); its groups choose the policy rules.
+    client: Client = ANONYMOUS
 
 
 _CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
@@ -66,33 +67,10 @@ def client_address(request) -> str | None:
     return trusted_proxies.client(request).address
 
 
-def who(request) -> tuple[str, str]:
-    """(username, how they authenticated) for the audit; never the credential itself.
-
-    An API token (`Authorization: Token|Bearer <secret>`, modules/tokens/) or a logged-in
-    session. The download API does not require either; an unknown, revoked or expired
-    token is recorded as "bad-token".
-    """
-    secret = secret_from_header(request.META.get("HTTP_AUTHORIZATION", ""))
-    if secret is not None:
-        token = ApiToken.find(secret)
-        if token is None:
-            return "", "bad-token"
-        return token.user.get_username(), "token"
-    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
-        # No session, so anonymous: skip loading the lazy user (the go command never
-        # sends a cookie, and this runs on every download request).
-        return "", ""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return user.get_username(), "session"
-    return "", ""
-
-
 def record_download(request, record: DownloadRecord, *, status: int, bytes_sent: int, duration_s: float) -> None:
     metrics.observe_download(endpoint=record.endpoint, status=status, cache=record.cache, duration_s=duration_s)
     try:
-        username, auth = who(request)
+        client = record.client
         event = DownloadEvent(
             time=timezone.now(),
             module=clean(record.module, 1024),
@@ -107,8 +85,9 @@ def record_download(request, record: DownloadRecord, *, status: int, bytes_sent:
             # What the request claimed, as text: the audit shows it without believing it.
             forwarded_for=clean(request.META.get("HTTP_X_FORWARDED_FOR", ""), 512),
             client_request_id=clean(getattr(request, "client_request_id", ""), 128),
-            username=username[:150],
-            auth=auth,
+            username=client.username[:150],
+            auth=client.auth,
+            token_name=client.token_name[:100],
             user_agent=clean(request.META.get("HTTP_USER_AGENT", ""), 512),
             message=clean(record.message, 512),
             rule=clean(record.rule, 512),

@@ -168,6 +168,11 @@ def _parameter_field(report: reports.Report, name: str, kind: str, help_text: st
             label="Outcome", required=required, choices=[("", "any"), *FetchEvent.Outcome.choices],
             help_text="Only fetch attempts that ended so.",
         )
+    if kind == "choice":  # `by`, the only one
+        return forms.ChoiceField(
+            label="Group by", required=False, help_text=help_text,
+            choices=[("", "client (address and user)"), ("user", "user"), ("address", "address")],
+        )
     if kind == "int":
         return forms.IntegerField(
             label="Rows" if name == "limit" else name.capitalize(), required=required, min_value=1,
@@ -315,12 +320,24 @@ def _present_top_versions(rows, page):
     ))
 
 
+def _address(row, page) -> Cell:
+    return _text(row.client_addr, "every address" if page.request.GET.get("by") == "user" else "unknown")
+
+
+def _user(row, page) -> Cell:
+    return _text(row.username, "everyone" if page.request.GET.get("by") == "address" else "—")
+
+
+def _authentication(row, page) -> Cell:
+    return Cell("—") if page.request.GET.get("by") == "address" else _auth(row.auth)
+
+
 def _present_top_clients(rows, page):
     return Presentation(Table(
         [("Client address", False), ("User", False), ("Authentication", False), ("Requests", True),
          ("Bytes sent", True), ("Denied", True)],
         [
-            [_text(row.client_addr, "unknown"), _text(row.username, "—"), _auth(row.auth), _number(row.count),
+            [_address(row, page), _user(row, page), _authentication(row, page), _number(row.count),
              _bytes(row.bytes), _number(row.denied)]
             for row in rows
         ],
@@ -400,7 +417,7 @@ def _present_who_downloaded(rows, page):
             [("Client address", False), ("User", False), ("Authentication", False), ("Version", False),
              ("First download", False), ("Last download", False), ("Requests", True)],
             [
-                [_text(row.client_addr, "unknown"), _text(row.username, "—"), _auth(row.auth), Cell(row.version),
+                [_address(row, page), _user(row, page), _authentication(row, page), Cell(row.version),
                  _when(row.first_time), _when(row.last_time), _number(row.count)]
                 for row in rows
             ],

@@ -395,14 +395,39 @@ def top_versions(
     return [VersionDownloads(m, v, n, b) for (m, v), (n, b) in ranked]
 
 
+# How top_clients and who_downloaded count their rows: per client (an address with a
+# username and how it authenticated), per user (a person's requests from every address:
+# the address is left empty), or per address (everyone behind it: no username).
+GROUPINGS = ("client", "user", "address")
+
+
+def _check_grouping(by: str) -> str:
+    if by not in GROUPINGS:
+        raise ReportError(f"by={by!r}: group by {', '.join(GROUPINGS)}")
+    return by
+
+
+def _regrouped(key: tuple, by: str) -> tuple:
+    """A (client_addr, username, auth, ...) key as `by` groups it."""
+    addr, user, auth, *rest = key
+    if by == "user":
+        return (None, user, auth, *rest)
+    if by == "address":
+        return (addr, "", "", *rest)
+    return key
+
+
 @_tuned
 def top_clients(
-    since: datetime, until: datetime, *, limit: int = DEFAULT_LIMIT, use_rollups: bool = True
+    since: datetime, until: datetime, *, by: str = "client", limit: int = DEFAULT_LIMIT, use_rollups: bool = True
 ) -> list[ClientDownloads]:
     """The ``limit`` clients with the most requests, most first. A client is an address
     with a username and how it authenticated ("token", "session", "bad-token", or ""
-    for anonymous): one machine used by two people is two rows."""
+    for anonymous): one machine used by two people is two rows. ``by="user"`` counts
+    each user's requests from every address together (``client_addr`` empty), and
+    ``by="address"`` each address's whoever sent them (``username`` empty)."""
     limit = _check_limit(limit)
+    by = _check_grouping(by)
     counts = _merge(
         since,
         until,
@@ -415,6 +440,13 @@ def top_clients(
         .values_list("client_addr", "username", "auth")
         .annotate(n=Count("id"), b=Sum("bytes_sent"), d=Count("id", filter=Q(status=DENIED_STATUS))),
     )
+    if by != "client":
+        grouped: dict[tuple, list] = {}
+        for key, sums in counts.items():
+            entry = grouped.setdefault(_regrouped(key, by), [0] * len(sums))
+            for i, value in enumerate(sums):
+                entry[i] += value
+        counts = grouped
     ranked = sorted(counts.items(), key=lambda item: (-item[1][0], tuple(str(part or "") for part in item[0])))[:limit]
     return [ClientDownloads(addr, user, auth, n, b, d) for (addr, user, auth), (n, b, d) in ranked]
 
@@ -575,6 +607,7 @@ def who_downloaded(
     until: datetime,
     *,
     constraint: str | Constraint | None = None,
+    by: str = "client",
     use_rollups: bool = True,
 ) -> list[ModuleDownloader]:
     """Incident response: which clients downloaded a version of ``module`` (exact path)
@@ -582,10 +615,14 @@ def who_downloaded(
     first. ``constraint`` limits the versions (``<v0.23.0``, ``>=v1.2.0 <v1.2.5``, the
     syntax of policy rules; see modules/goproxy/constraints.py).
 
+    ``by`` groups the rows as in top_clients: per client (address, user), per user
+    (from every address) or per address.
+
     Counts served requests that name a version (.info, .mod, .zip). The constraint is
     matched in Python over the module's distinct versions in the period (a module has
     few), and only the matching versions are then read.
     """
+    by = _check_grouping(by)
     module = (module or "").strip()
     if not module:
         raise ReportError("module is required (an exact module path, e.g. golang.org/x/net)")
@@ -631,7 +668,7 @@ def who_downloaded(
                        .annotate(n=Count("id"), first=Min("time"), last=Max("time")))
     for rows in sources:
         for *key, count, first, last in rows.order_by():
-            add(tuple(key), count, first, last)
+            add(_regrouped(tuple(key), by), count, first, last)
     result = [
         ModuleDownloader(addr, user, auth, version, first, last, count)
         for (addr, user, auth, version), (count, first, last) in found.items()
@@ -643,7 +680,7 @@ def who_downloaded(
 
 RAW_EVENT_FIELDS = (
     "id", "time", "module", "version", "endpoint", "method", "status", "cache", "bytes_sent",
-    "duration_ms", "client_addr", "username", "auth", "user_agent", "message", "rule", "request_id",
+    "duration_ms", "client_addr", "username", "auth", "token_name", "user_agent", "message", "rule", "request_id",
 )
 
 
@@ -716,6 +753,7 @@ class Report:
 
 
 _LIMIT = ("limit", "int", f"How many rows, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).")
+_BY = ("by", "choice", "Group per client (address and user, the default), per user (every address) or per address.")
 
 REPORTS: dict[str, Report] = {
     report.name: report
@@ -730,7 +768,7 @@ REPORTS: dict[str, Report] = {
             VersionDownloads,
             (("module", "str", "Only this module (exact path)."), _LIMIT),
         ),
-        Report("top-clients", "Top clients", top_clients.__doc__, top_clients, ClientDownloads, (_LIMIT,)),
+        Report("top-clients", "Top clients", top_clients.__doc__, top_clients, ClientDownloads, (_BY, _LIMIT)),
         Report("cache-hit-ratio", "Cache hit ratio", cache_hit_ratio.__doc__, cache_hit_ratio, CacheHits),
         Report("denied-by-rule", "Denied requests by rule", denied_by_rule.__doc__, denied_by_rule, RuleDenials),
         Report("fetch-failures", "Upstream fetch failures", fetch_failures.__doc__, fetch_failures, FetchFailures),
@@ -751,6 +789,7 @@ REPORTS: dict[str, Report] = {
             (
                 ("module", "str", "The module path, exactly (required)."),
                 ("constraint", "constraint", "Versions to look for, e.g. <v0.23.0 or >=v1.2.0 <v1.2.5."),
+                _BY,
             ),
         ),
     )

@@ -59,6 +59,8 @@ def _parameters_serializer(report: reports.Report) -> type[serializers.Serialize
             )
         elif name == "outcome":
             fields[name] = serializers.ChoiceField(choices=FetchEvent.Outcome.values, required=False)
+        elif kind == "choice":
+            fields[name] = serializers.ChoiceField(choices=reports.GROUPINGS, required=False)
         else:
             fields[name] = serializers.CharField(
                 required=report.name == "who-downloaded" and name == "module", allow_blank=name == "constraint"
@@ -131,7 +133,7 @@ def report_view(report: reports.Report) -> type[ReportView]:
         (ReportView,),
         {"report": report, "parameters_serializer": parameters_serializer, "row_serializer": row_serializer},
     )
-    kinds = {"int": OpenApiTypes.INT, "str": OpenApiTypes.STR, "constraint": OpenApiTypes.STR}
+    kinds = {"int": OpenApiTypes.INT, "str": OpenApiTypes.STR, "constraint": OpenApiTypes.STR, "choice": OpenApiTypes.STR}
     schema = extend_schema(
         operation_id=f"audit_report_{report.name.replace('-', '_')}",
         summary=report.title,

@@ -4,6 +4,7 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
@@ -141,21 +142,37 @@ class PolicyRuleAdmin(admin.ModelAdmin):
     """Allow/deny rules; the "Check module@version" page shows which rule decides."""
 
     list_display = [
-        "pattern", "versions", "action", "enabled", "expires", "min_age_days", "reason", "updated_by", "updated_at",
+        "pattern", "versions", "action", "for_groups", "enabled", "expires", "min_age_days", "reason", "updated_by",
+        "updated_at",
     ]
-    list_filter = ["action", "enabled"]
+    list_filter = ["action", "enabled", "groups"]
     search_fields = ["pattern", "reason"]
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at", "history"]
+    filter_horizontal = ["groups"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="For")
+    def for_groups(self, obj):
+        return ", ".join(sorted(group.name for group in obj.groups.all())) or "everyone"
 
     def get_fieldsets(self, request, obj=None):
-        rule = (None, {"fields": ["pattern", "versions", "action", "reason", "enabled", "expires", "min_age_days"]})
+        rule = (None, {"fields": [
+            "pattern", "versions", "action", "groups", "reason", "enabled", "expires", "min_age_days",
+        ]})
         if obj is None:
             return [rule]
         changes = [("created_by", "created_at"), ("updated_by", "updated_at"), "history"]
         return [rule, ("Changes", {"fields": changes})]
 
     def save_model(self, request, obj, form, change):
-        rule_changes.save_rule(obj, request.user)
+        rule_changes.save_rule(obj, request.user, groups=form.cleaned_data.get("groups"))
+
+    def save_related(self, request, form, formsets, change):
+        # The groups were saved (and recorded) with the rule by save_model.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj):
         rule_changes.delete_rule(obj, request.user)
@@ -197,13 +214,19 @@ class PolicyRuleAdmin(admin.ModelAdmin):
             "form": form,
         }
         if form.is_valid():
-            context.update(explain_decision(form.cleaned_data["module"], form.cleaned_data["version"]))
+            context.update(explain_decision(
+                form.cleaned_data["module"], form.cleaned_data["version"], form.cleaned_data.get("user"),
+            ))
         return TemplateResponse(request, "admin/modules/policyrule/check.html", context)
 
 
 class PolicyCheckForm(forms.Form):
     module = forms.CharField(label="Module path", max_length=1024, help_text="e.g. github.com/org/repo")
     version = forms.CharField(max_length=255, help_text="e.g. v1.2.3, v1.2.3-rc.1 or a pseudo-version")
+    user = forms.CharField(
+        max_length=150, required=False,
+        help_text="A username: the decision for their downloads (the rules of their groups too). Empty: anonymous.",
+    )
 
     def clean_module(self):
         module = self.cleaned_data["module"]
@@ -221,24 +244,39 @@ class PolicyCheckForm(forms.Form):
             )
         return version
 
+    def clean_user(self):
+        name = self.cleaned_data.get("user", "").strip()
+        if not name:
+            return None
+        try:
+            return get_user_model()._default_manager.get_by_natural_key(name)
+        except get_user_model().DoesNotExist:
+            raise forms.ValidationError(f"there is no user {name!r}") from None
+
 
 # Where each rule that matches appears on the check page: the decider, then the rest.
-_STATUS_ORDER = {"decides": 0, "outranked": 1, "expired": 2, "disabled": 2}
+_STATUS_ORDER = {"decides": 0, "outranked": 1, "expired": 2, "disabled": 2, "for other groups": 3}
 
 
-def explain_decision(module: str, version: str) -> dict:
-    """The decision for module@version and every rule that matches it, in force or not.
+def explain_decision(module: str, version: str, user=None) -> dict:
+    """The decision for module@version, for everyone or for `user` (the rules of their
+    groups too), and every rule that matches it, in force or not.
 
     A version this proxy has not fetched yet has no age: the page says that a download
     would fetch it and then hold it in quarantine.
     """
+    groups = frozenset(user.groups.values_list("pk", flat=True)) if user is not None else frozenset()
     first_seen = FirstSeen(module)
-    decision = Policy().decide(module, version, first_seen)
+    decision = Policy(groups=groups).decide(module, version, first_seen)
     now = timezone.now()
     matching = []
-    for rule in Policy(PolicyRule.objects.all()).matching_rules(module, version):
+    every_rule = PolicyRule.objects.prefetch_related("groups")
+    for rule in Policy(every_rule, groups=None).matching_rules(module, version):
+        rule_groups = {group.pk for group in rule.groups.all()}
         if decision.rule is not None and rule.pk == decision.rule.pk:
             status = "decides"
+        elif rule_groups and rule_groups.isdisjoint(groups):
+            status = "for other groups"
         elif not rule.enabled:
             status = "disabled"
         elif rule.expires is not None and rule.expires <= now:
@@ -254,6 +292,7 @@ def explain_decision(module: str, version: str) -> dict:
     return {
         "module": module,
         "version": version,
+        "checked_user": user,
         "decision": decision,
         "considered": [{"rule": rule, "status": status} for rule, status in matching],
         "quarantine_unknown": quarantine_unknown,
@@ -263,12 +302,19 @@ def explain_decision(module: str, version: str) -> dict:
 def describe_change(change: PolicyRuleChange) -> str:
     """One line: the fields that changed, or the whole rule when created or deleted."""
     before, after = change.before or {}, change.after or {}
-    fields = rule_changes.RECORDED_FIELDS
+    fields = (*rule_changes.RECORDED_FIELDS, "groups")
+
+    def value(snapshot: dict, name: str):
+        return snapshot.get(name, [] if name == "groups" else None)  # older rows have no "groups"
+
     if not before or not after:
         rule = after or before
-        return ", ".join(f"{name}={rule.get(name)!r}" for name in fields if rule.get(name) not in ("", None))
+        return ", ".join(
+            f"{name}={value(rule, name)!r}" for name in fields if value(rule, name) not in ("", None, [])
+        )
     return ", ".join(
-        f"{name}: {before.get(name)!r} → {after.get(name)!r}" for name in fields if before.get(name) != after.get(name)
+        f"{name}: {value(before, name)!r} → {value(after, name)!r}"
+        for name in fields if value(before, name) != value(after, name)
     )
 
 

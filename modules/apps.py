@@ -22,9 +22,20 @@ def _private_sqlite_files(sender, connection, **kwargs):
             pass  # not there (yet), or not ours
 
 
+def _group_deleted(sender, instance, **kwargs):
+    """A deleted group leaves the policy rules that named it (modules/policy/changes.py)."""
+    from modules.policy.changes import forget_group
+
+    forget_group(instance)
+
+
 class ModulesConfig(AppConfig):
     name = "modules"
     verbose_name = "Module cache"
 
     def ready(self):
+        from django.contrib.auth.models import Group
+        from django.db.models.signals import pre_delete
+
         connection_created.connect(_private_sqlite_files, dispatch_uid="athens-private-sqlite-files")
+        pre_delete.connect(_group_deleted, sender=Group, dispatch_uid="athens-policy-forget-group")

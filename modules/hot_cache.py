@@ -4,8 +4,9 @@ READY rows of cached versions. Invalidated by PostgreSQL, never by a timer.
 A cached `.info` request used to cost three SQL statements (the rules, the version row,
 the audit insert); the first two are the same answer thousands of times a second. Each
 process keeps them in memory and a daemon thread LISTENs on the `athens_cache` channel,
-to which triggers on the rule and version tables (modules/migrations/0005) send a
-notification at every commit that changes them. Any notification clears every cache of
+to which triggers on the rule and version tables (modules/migrations/0005), and on the
+proxy tokens, users and group memberships (0013), send a notification at every commit
+that changes them. Any notification clears every cache of
 the process: rule changes and evictions are rare, so precision is not worth the risk.
 
 Correctness rules:
@@ -167,3 +168,10 @@ def policy_rules(load: Callable[[], list[T]]) -> list[T]:
 def ready_row(module: str, version: str, load: Callable[[], T | None]) -> T | None:
     """The READY row of module@version (or None), from memory once seen."""
     return _cached(("row", module, version), load, keep=lambda row: row is not None and len(row.go_mod) <= MAX_ROW_BYTES)
+
+
+def verified_token(digest: str, load: Callable[[], T | None]) -> T | None:
+    """A usable proxy token (as `load` describes it) by its digest, from memory once
+    verified; an unknown secret is looked up every time (not cached, so guesses cannot
+    fill the cache)."""
+    return _cached(("token", digest), load, keep=lambda token: token is not None)

@@ -202,6 +202,15 @@ class PolicyRule(models.Model):
         null=True, blank=True,
         help_text="Quarantine: versions this proxy first fetched fewer than this many days ago are treated as denied.",
     )
+    # Empty: the rule is everyone's. Otherwise it applies only to requests of users in
+    # one of these groups (identified by a proxy token, modules/tokens/client_auth.py),
+    # and outranks an everyone-rule of the same pattern and versions.
+    groups = models.ManyToManyField(
+        "auth.Group", blank=True, related_name="policy_rules",
+        help_text="Leave empty for a rule that applies to everyone. With groups, the rule applies only to "
+        "downloads by members of one of them (identified by a proxy token), and outranks an everyone-rule "
+        "of the same pattern and versions.",
+    )
     created_by = models.CharField(max_length=150, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_by = models.CharField(max_length=150, blank=True, editable=False)

@@ -8,6 +8,8 @@ with the API user, exactly as a change made in the admin.
 
 import copy
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
 from rest_framework import parsers, renderers, serializers, status, viewsets
@@ -63,10 +65,16 @@ class PolicyRuleFilter(filters.FilterSet):
 
 
 class PolicyRuleSerializer(serializers.ModelSerializer):
+    # By name (as people and filter files know them); empty or absent: everyone's rule.
+    groups = serializers.SlugRelatedField(
+        many=True, slug_field="name", queryset=Group.objects.all(), required=False,
+        help_text="Names of the groups the rule is for; empty: everyone.",
+    )
+
     class Meta:
         model = PolicyRule
         fields = [
-            "id", "pattern", "versions", "action", "reason", "enabled", "expires", "min_age_days",
+            "id", "pattern", "versions", "action", "groups", "reason", "enabled", "expires", "min_age_days",
             "created_by", "created_at", "updated_by", "updated_at",
         ]
         read_only_fields = ["created_by", "created_at", "updated_by", "updated_at"]
@@ -77,19 +85,22 @@ class PolicyRuleSerializer(serializers.ModelSerializer):
         # becomes a 400 naming each field.
         rule = copy.copy(self.instance) if self.instance is not None else PolicyRule()
         for name, value in attrs.items():
-            setattr(rule, name, value)
+            if name != "groups":
+                setattr(rule, name, value)
         rule.full_clean()
         return {**attrs, "pattern": rule.pattern, "versions": rule.versions}
 
     def create(self, validated_data):
+        groups = validated_data.pop("groups", [])
         rule = PolicyRule(**validated_data)
-        rule_changes.save_rule(rule, self.context["request"].user)
+        rule_changes.save_rule(rule, self.context["request"].user, groups=groups)
         return rule
 
     def update(self, instance, validated_data):
+        groups = validated_data.pop("groups", None)
         for name, value in validated_data.items():
             setattr(instance, name, value)
-        rule_changes.save_rule(instance, self.context["request"].user)
+        rule_changes.save_rule(instance, self.context["request"].user, groups=groups)
         return instance
 
 
@@ -101,6 +112,10 @@ class ImportSerializer(serializers.Serializer):
 class CheckSerializer(serializers.Serializer):
     module = serializers.CharField(max_length=1024)
     version = serializers.CharField(max_length=255)
+    user = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all(), required=False,
+        help_text="The decision for this user's downloads (the rules of their groups too).",
+    )
 
     def validate_module(self, module):
         try:
@@ -120,7 +135,7 @@ class CheckSerializer(serializers.Serializer):
 class PolicyRuleViewSet(viewsets.ModelViewSet):
     """Allow/deny rules. Filters: `action`, `enabled`, `pattern` (exact)."""
 
-    queryset = PolicyRule.objects.all()
+    queryset = PolicyRule.objects.prefetch_related("groups")
     serializer_class = PolicyRuleSerializer
     filterset_class = PolicyRuleFilter
     lookup_value_regex = r"\d+"
@@ -174,10 +189,13 @@ class PolicyRuleViewSet(viewsets.ModelViewSet):
         params = CheckSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         module, version = params.validated_data["module"], params.validated_data["version"]
-        decision = Policy().decide(module, version, FirstSeen(module))
+        user = params.validated_data.get("user")
+        groups = user.groups.values_list("pk", flat=True) if user is not None else ()
+        decision = Policy(groups=groups).decide(module, version, FirstSeen(module))
         return Response({
             "module": module,
             "version": version,
+            "user": user.get_username() if user is not None else None,
             "allowed": decision.allowed,
             "rule": decision.rule.pk if decision.rule is not None else None,
             "why": decision.why,

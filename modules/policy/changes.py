@@ -12,8 +12,10 @@ is a batch of such changes: all of them or none.
 """
 
 from dataclasses import dataclass
+from typing import Iterable
 from datetime import timezone as dt_timezone
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -32,15 +34,21 @@ RECORDED_FIELDS = ("pattern", "versions", "action", "reason", "enabled", "expire
 ROOT_PATTERN = "*"
 
 
-def snapshot(rule: PolicyRule) -> dict:
-    """The rule's recorded fields as JSON-ready values (`expires` in ISO 8601, UTC)."""
+def snapshot(rule: PolicyRule, groups: Iterable[Group] = ()) -> dict:
+    """The rule's recorded fields as JSON-ready values (`expires` in ISO 8601, UTC), and
+    the names of the groups it is for (empty: everyone)."""
     data = {name: getattr(rule, name) for name in RECORDED_FIELDS}
     expires = data["expires"]
     if expires is not None:
         if timezone.is_naive(expires):
             expires = timezone.make_aware(expires)
         data["expires"] = expires.astimezone(dt_timezone.utc).isoformat()
+    data["groups"] = sorted(group.name for group in groups)
     return data
+
+
+def _groups_of(rule: PolicyRule | None) -> list[Group]:
+    return list(rule.groups.all()) if rule is not None and rule.pk is not None else []
 
 
 def username(user) -> str:
@@ -53,8 +61,9 @@ def username(user) -> str:
 
 
 @transaction.atomic
-def save_rule(rule: PolicyRule, user) -> PolicyRuleChange | None:
-    """Validate and save a new or changed `rule` as `user`, and record the change.
+def save_rule(rule: PolicyRule, user, groups: Iterable[Group] | None = None) -> PolicyRuleChange | None:
+    """Validate and save a new or changed `rule` as `user`, and record the change;
+    `groups` (None: as they are) are the groups the rule is for, saved with it.
 
     Raises ValidationError, saving nothing, when the rule is invalid. A save that
     changes none of the recorded fields is not a change: nothing is saved or recorded,
@@ -63,14 +72,18 @@ def save_rule(rule: PolicyRule, user) -> PolicyRuleChange | None:
     rule.full_clean()
     who = username(user)
     current = PolicyRule.objects.select_for_update().filter(pk=rule.pk).first() if rule.pk else None
-    before = snapshot(current) if current is not None else None
-    after = snapshot(rule)
+    old_groups = _groups_of(current)
+    new_groups = old_groups if groups is None else list(groups)
+    before = snapshot(current, old_groups) if current is not None else None
+    after = snapshot(rule, new_groups)
     if before == after:
         return None
     if current is None:
         rule.created_by = who
     rule.updated_by = who
     rule.save()
+    if groups is not None:
+        rule.groups.set(new_groups)
     return PolicyRuleChange.objects.create(
         rule_id=rule.pk,
         kind=Kind.CREATED if current is None else Kind.CHANGED,
@@ -86,7 +99,7 @@ def delete_rule(rule: PolicyRule, user) -> PolicyRuleChange | None:
     current = PolicyRule.objects.select_for_update().filter(pk=rule.pk).first()
     if current is None:
         return None
-    rule_id, before = current.pk, snapshot(current)
+    rule_id, before = current.pk, snapshot(current, _groups_of(current))
     current.delete()
     return PolicyRuleChange.objects.create(
         rule_id=rule_id, kind=Kind.DELETED, changed_by=username(user), before=before, after=None
@@ -97,6 +110,23 @@ def delete_rule(rule: PolicyRule, user) -> PolicyRuleChange | None:
 def delete_rules(rules, user) -> int:
     """Delete several rules (a queryset or list) as `user`, one recorded change each."""
     return sum(1 for rule in list(rules) if delete_rule(rule, user) is not None)
+
+
+def forget_group(group: Group) -> int:
+    """Before `group` is deleted: take it out of every rule that names it, each change
+    recorded. A rule left with no group is disabled as well, since a rule for no group
+    is everyone's: "allow Release managers to pull X" must not become "allow everyone".
+    Connected to Group's pre_delete (modules/apps.py); returns the rules changed."""
+    who = f"(group {group.name!r} deleted)"
+    changed = 0
+    with transaction.atomic():
+        for rule in PolicyRule.objects.filter(groups=group).prefetch_related("groups"):
+            remaining = [other for other in rule.groups.all() if other.pk != group.pk]
+            if not remaining:
+                rule.enabled = False
+            save_rule(rule, who, groups=remaining)
+            changed += 1
+    return changed
 
 
 @dataclass
@@ -116,7 +146,8 @@ class ImportSummary:
 def import_rules(rules: list[FilterRule], user, *, replace: bool) -> ImportSummary:
     """Put the rules of a parsed filter file in force, as `user`.
 
-    A file rule is the same rule as an existing one with the same pattern and versions:
+    A file rule is the same rule as an existing everyone-rule (one for no group: a filter
+    file cannot name groups) with the same pattern and versions:
     that rule takes the file's action and is enabled again (an expiry already past is
     cleared), keeping its reason, quarantine and history. A file rule without such a
     match becomes a new rule. With `replace`, every existing rule that no file rule
@@ -128,7 +159,7 @@ def import_rules(rules: list[FilterRule], user, *, replace: bool) -> ImportSumma
     """
     now = timezone.now()
     existing: dict[tuple[str, str], PolicyRule] = {}
-    for rule in PolicyRule.objects.select_for_update().order_by("id"):
+    for rule in PolicyRule.objects.select_for_update(of=("self",)).filter(groups=None).order_by("id"):
         existing.setdefault(_key(rule.pattern, rule.versions), rule)
 
     planned: list[PolicyRule] = []
@@ -181,11 +212,16 @@ def import_rules(rules: list[FilterRule], user, *, replace: bool) -> ImportSumma
 def export_rules() -> str:
     """The rules in force as a filter file, the text import_rules reads back.
 
-    Only enabled, unexpired rules: a filter file cannot say "disabled" or "until", and a
-    rule written without them would be in force wherever the file is imported. Where
-    rules share a pattern and versions, the file holds the one that decides (deny).
+    Only enabled, unexpired everyone-rules: a filter file cannot say "disabled", "until"
+    or "for these groups", and a rule written without them would be in force for
+    everyone wherever the file is imported. Where rules share a pattern and versions,
+    the file holds the one that decides (deny).
     """
-    rules = sorted(active_rules(), key=lambda rule: (rule.pattern, rule.versions, rule.pk))
+    for_groups = set(PolicyRule.objects.exclude(groups=None).values_list("pk", flat=True))
+    rules = sorted(
+        (rule for rule in active_rules() if rule.pk not in for_groups),
+        key=lambda rule: (rule.pattern, rule.versions, rule.pk),
+    )
     actions: dict[tuple[str, str], str] = {}
     for rule in rules:
         key = _key(rule.pattern, rule.versions)
@@ -193,7 +229,7 @@ def export_rules() -> str:
             actions[key] = rule.action
     header = (
         f"Policy rules in force, exported {timezone.now().isoformat(timespec='seconds')}.\n"
-        "Not in a filter file: reasons, expiry dates, disabled rules and quarantines (min_age_days)."
+        "Not in a filter file: reasons, expiry dates, disabled rules, quarantines (min_age_days) and rules for groups."
     )
     return format_filter_file(
         (

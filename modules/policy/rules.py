@@ -8,7 +8,10 @@ and whose version constraint matches the version:
    beats `github.com/*` beats `*`;
 2. then the most specific version constraint: an exact version beats a range beats
    "any version";
-3. at equal specificity, deny beats allow.
+3. then a rule for groups beats a rule for everyone: a rule that names Django groups
+   applies only to requests of their members (a user identified by a proxy token,
+   modules/tokens/client_auth.py) and is more specific than an everyone-rule;
+4. at equal specificity, deny beats allow.
 
 With no matching rule, ATHENS_POLICY decides: `denylist` allows, `allowlist` denies.
 An allow rule with `min_age_days` (quarantine) denies versions this proxy first fetched
@@ -67,13 +70,22 @@ class Decision:
 class _Compiled:
     rule: PolicyRule
     constraint: object
+    groups: frozenset[int]  # ids; empty: everyone's rule
+
+    def applies_to(self, groups: frozenset[int] | None) -> bool:
+        """Whether the rule is one for a requester in `groups` (None: any requester,
+        for the pages that show every rule)."""
+        return not self.groups or groups is None or not self.groups.isdisjoint(groups)
 
     def matches(self, module: str, version: str) -> bool:
         return match_prefix_patterns(self.rule.pattern, module) and self.constraint.matches(version)
 
     @property
     def rank(self) -> tuple:
-        return (pattern_specificity(self.rule.pattern), self.constraint.specificity, self.rule.action == Action.DENY)
+        return (
+            pattern_specificity(self.rule.pattern), self.constraint.specificity, bool(self.groups),
+            self.rule.action == Action.DENY,
+        )
 
 
 def active_rules() -> list[PolicyRule]:
@@ -90,21 +102,27 @@ def _active_compiled() -> list[_Compiled]:
 
 def _compiled_enabled_rules() -> list[_Compiled]:
     """Loaded and compiled once per change of the rules, not once per request."""
-    return _compile(PolicyRule.objects.filter(enabled=True))
+    return _compile(PolicyRule.objects.filter(enabled=True).prefetch_related("groups"))
 
 
 def _compile(rules: Iterable[PolicyRule]) -> list[_Compiled]:
-    return [_Compiled(rule, parse_constraint(rule.versions)) for rule in rules]
+    return [
+        _Compiled(rule, parse_constraint(rule.versions), frozenset(group.pk for group in rule.groups.all()))
+        for rule in rules
+    ]
 
 
 TimeOf = Callable[[str], datetime | None]
 
 
 class Policy:
-    """The rules in force for one request."""
+    """The rules in force for one request: everyone's, and those of the requester's
+    groups (`groups`: their ids; None takes every rule, for the pages that list them)."""
 
-    def __init__(self, rules: Iterable[PolicyRule] | None = None):
-        self._rules = _active_compiled() if rules is None else _compile(rules)
+    def __init__(self, rules: Iterable[PolicyRule] | None = None, *, groups: Iterable[int] | None = frozenset()):
+        compiled = _active_compiled() if rules is None else _compile(rules)
+        groups = None if groups is None else frozenset(groups)
+        self._rules = [rule for rule in compiled if rule.applies_to(groups)]
 
     @property
     def allows_everything(self) -> bool:

@@ -9,13 +9,17 @@ password hasher's deliberate slowness protects guessable passwords, and would co
 every API request its ~100 ms.
 
 - models.py: ApiToken, create_token();
-- authentication.py: the DRF authentication class (`Authorization: Token <secret>` or
-  `Bearer <secret>`);
+- authentication.py: the JSON API's DRF authentication (`Authorization: Token <secret>`
+  or `Bearer <secret>`);
+- client_auth.py: the download API's (GOPROXY) client identity: a proxy token as the
+  HTTP Basic password the go command sends from netrc, ATHENS_CLIENT_AUTH;
+- views.py, forms.py, client_setup.py: /tokens/, where a person creates, lists and
+  revokes their own proxy tokens and copies the netrc line;
 - admin.py: list, revoke, delete (never a secret or a digest);
-- legacy.py: the migration of the old plain-text rows into digests;
-- modules/management/commands/api_token.py: create, list, revoke.
+- command.py: `manage.py api_token` and `manage.py proxy_token` (create, list, revoke);
+- legacy.py: the migration of DRF's old plain-text rows into digests.
 
-A token has a kind: "api" for the JSON API. The kind leaves room for other uses of the
-same rows later (per-person credentials for the GOPROXY download endpoint, sent as an
-HTTP Basic password), which only ever accept tokens of their own kind.
+A token has a kind, and each use accepts only its own: "api" for the JSON API, "proxy"
+for the download API. A leaked CI download token cannot change a rule, and an API token
+does not identify anyone to the download API.
 """

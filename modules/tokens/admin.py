@@ -1,7 +1,8 @@
 """The admin of API tokens: see, rename, revoke, delete; never a secret, never a digest.
 
-Tokens are created by `manage.py api_token create`, which shows the secret once; the
-admin has no add page, since it could only show or take a secret. Imported by
+Tokens are created by `manage.py api_token create` / `proxy_token create`, or by their
+owner on /tokens/, which show the secret once; the admin has no add page, since it
+could only show or take a secret. Staff with the change permission revoke anyone's. Imported by
 modules/admin.py (the admin discovers only `<app>.admin`).
 """
 

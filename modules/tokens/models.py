@@ -9,6 +9,9 @@ from django.db import models
 from django.utils import timezone
 
 PREFIX_LENGTH = 8
+# A lifetime of at most ten years, so that the expiry stays a date (the form and the
+# commands check it).
+MAX_EXPIRES_DAYS = 3650
 
 
 def digest_of(secret: str) -> str:
@@ -19,7 +22,9 @@ def digest_of(secret: str) -> str:
 class ApiToken(models.Model):
     class Kind(models.TextChoices):
         API = "api", "API"
-        # Later: per-person tokens for the download endpoint (HTTP Basic password).
+        # The download API's (GOPROXY) tokens: the password of HTTP Basic auth, which the
+        # go command sends from netrc (modules/tokens/client_auth.py).
+        PROXY = "proxy", "Proxy"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.API)

@@ -51,6 +51,7 @@ from modules.fetch import ready_version
 from modules.goproxy import semver
 from modules.goproxy.errors import InvalidPathError, InvalidZipError
 from modules.goproxy.paths import check_path, escape_path, escape_version, version_fits_path
+from modules.tokens import client_setup
 from modules.models import FetchFailure, Module
 from modules.tasks import fetch_in_background
 
@@ -140,9 +141,10 @@ def _module_version(module: str, version: str) -> tuple[str, str]:
 @require_GET
 @browsing
 def home(request):
-    goproxy_url = settings.ATHENS_PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
+    goproxy_url = client_setup.goproxy_url(request)
     return render(request, "browse/home.html", {
         "goproxy_url": goproxy_url,
+        "client_auth": settings.ATHENS_CLIENT_AUTH,
         "totals": browse.site_totals(),
         "recent": browse.recently_cached(limit=10),
     })

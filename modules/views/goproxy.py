@@ -26,6 +26,7 @@ from ..models import DownloadModeRule, ModuleVersion
 from ..policy.quarantine import FirstSeen
 from ..policy.rules import Denied, Policy
 from ..tasks import fetch_in_background, fetch_through_worker
+from ..tokens.client_auth import Unauthorized, identify, unauthorized_headers
 from ..upstreams.errors import NotFound, UpstreamError
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,15 @@ def _answer(request, path: str, record: DownloadRecord):
     if request.method not in ("GET", "HEAD"):
         response = serving.error_response(405, "method not allowed: the download API answers GET and HEAD")
         response["Allow"] = "GET, HEAD"
+        return response
+    try:
+        record.client = identify(request)  # ATHENS_CLIENT_AUTH: first, so that nobody learns anything unidentified
+    except Unauthorized as refusal:
+        record.client = refusal.client
+        record.message = refusal.client_message
+        response = serving.error_response(refusal.http_status, refusal.client_message)
+        for header, value in unauthorized_headers().items():
+            response[header] = value
         return response
     if record.endpoint == Endpoint.SUMDB:
         return serving.error_response(404, "not found: this proxy does not proxy checksum databases")
@@ -115,7 +125,7 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
     if not version_fits_path(req.module, req.version):
         raise NotFound(f"{req.module}@{req.version}: version {req.version} does not fit module path {req.module}")
     first_seen = FirstSeen(req.module)  # not cached: None, and the fetch starts its clock
-    Policy().check(req.module, req.version, first_seen)
+    _policy(record).check(req.module, req.version, first_seen)
     row = ready_version(req.module, req.version)
     if row is not None:
         record.cache = Cache.HIT
@@ -130,17 +140,23 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
         # Checked again with what the fetch learnt: the release time the check before
         # may not have had (an upstream that failed it, an .info without Time, whose age
         # counts from now, the fetch).
-        Policy().check(req.module, req.version, lambda version: row.fetched_at)
+        _policy(record).check(req.module, req.version, lambda version: row.fetched_at)
         return respond(row)
     # Not fetched here, so nothing more is learnt before answering: a release time still
     # unknown counts as now, as it will once the version is cached (quarantine).
-    Policy().check(req.module, req.version, first_seen.or_now)
+    _policy(record).check(req.module, req.version, first_seen.or_now)
     if download_modes.fetches_in_background(mode):
         fetch_in_background(req.module, req.version)
     if target is not None:
         record.cache = Cache.REDIRECT
         return HttpResponseRedirect(target)
     raise NotFound(f"{req.module}@{req.version}: not cached yet; it is being fetched, try again shortly")
+
+
+def _policy(record: DownloadRecord) -> Policy:
+    """The rules for this requester: everyone's, and those of their groups. Read anew at
+    each check, so that a rule changed during a fetch applies to its answer."""
+    return Policy(groups=record.client.groups)
 
 
 def _redirect_target(req: DownloadRequest) -> str | None:
@@ -151,13 +167,13 @@ def _redirect_target(req: DownloadRequest) -> str | None:
 
 
 def _list(req: DownloadRequest, record: DownloadRecord):
-    answer = listing.version_list(req.module, Policy())
+    answer = listing.version_list(req.module, _policy(record))
     record.cache = answer.cache
     return serving.list_response(answer.body)
 
 
 def _latest(req: DownloadRequest, record: DownloadRecord):
-    answer = listing.latest(req.module, Policy())
+    answer = listing.latest(req.module, _policy(record))
     record.cache = answer.cache
     return serving.info_response(answer.body, immutable=False)
 
@@ -167,7 +183,7 @@ def _info(req: DownloadRequest, record: DownloadRecord):
         answer = listing.resolve_query(req.module, req.version)
         record.cache = answer.cache
         resolved = answer.version
-        Policy().check(req.module, resolved, FirstSeen(req.module))
+        _policy(record).check(req.module, resolved, FirstSeen(req.module))
         return serving.info_response(answer.body, immutable=False)
     return _version_artifact(req, record, lambda row: serving.info_response(row.info.encode(), immutable=True))
 

@@ -116,13 +116,16 @@ def test_last_used_is_set_and_written_at_most_once_a_minute(client, auditor):
     assert token.last_used > old
 
 
-def test_the_download_audit_names_the_token_user_and_not_a_revoked_token(client, proxy, auditor):
+def test_an_api_token_is_no_credential_for_the_download_api(client, proxy, auditor, settings):
+    """Least privilege: a token made for the JSON API does not identify anyone to the
+    download API (that takes proxy tokens, tests/integration/test_client_auth.py)."""
+    settings.ATHENS_CLIENT_AUTH = "optional"
     token, secret = create_token(auditor)
-    client.get(f"/{HELLO}/@v/list", HTTP_AUTHORIZATION=f"Bearer {secret}")
-    token.revoke()
-    client.get(f"/{HELLO}/@v/list", HTTP_AUTHORIZATION=f"Token {secret}")
+    assert client.get(f"/{HELLO}/@v/list", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+    settings.ATHENS_CLIENT_AUTH = "none"
+    assert client.get(f"/{HELLO}/@v/list", HTTP_AUTHORIZATION=f"Token {secret}").status_code == 200
     assert list(DownloadEvent.objects.order_by("id").values_list("username", "auth")) == [
-        ("auditor", "token"), ("", "bad-token"),
+        ("", "bad-token"), ("", "bad-token"),
     ]
 
 

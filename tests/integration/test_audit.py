@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from audit.models import AppendOnlyError, DownloadEvent, FetchEvent
-from modules.tokens.models import create_token
-from tests.support.users import member_of
+from modules.tokens.models import ApiToken, create_token
+from tests.support.users import basic_auth, member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -71,10 +71,10 @@ def test_a_logged_in_user_is_recorded_and_anonymous_requests_are_anonymous(clien
 
 
 def test_token_user_is_recorded_but_not_the_token(client, proxy, staff):
-    _, secret = create_token(staff)
-    client.get(f"/{HELLO}/@v/list", HTTP_AUTHORIZATION=f"Token {secret}")
+    _, secret = ApiToken.create_token(staff, "laptop", kind=ApiToken.Kind.PROXY)
+    client.get(f"/{HELLO}/@v/list", HTTP_AUTHORIZATION=basic_auth("auditor", secret))
     event = DownloadEvent.objects.get()
-    assert (event.username, event.auth) == ("auditor", "token")
+    assert (event.username, event.auth, event.token_name) == ("auditor", "token", "laptop")
     assert secret not in str(DownloadEvent.objects.values().get())
 
 

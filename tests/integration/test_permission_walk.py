@@ -104,6 +104,11 @@ def samples(pks: dict | None = None) -> list[Sample]:
         Sample("get", f"/modules/{HELLO}", signed_in),
         Sample("get", f"/modules/{HELLO}/@v/v9.9.9/", signed_in),
         Sample("get", f"/modules/{HELLO}/@v/v9.9.9/files/go.mod", signed_in),
+        # One's own proxy tokens: any signed-in account, no model permission (an empty
+        # form is a form error; token 999999 is nobody's, a 404).
+        Sample("get", "/tokens/", signed_in),
+        Sample("post", "/tokens/", signed_in, data={}),
+        Sample("post", "/tokens/999999/revoke", signed_in),
         # What changes the cache: its own permissions, never the staff flag.
         Sample("get", "/modules/fetch/", perms("modules.fetch_moduleversion")),
         Sample("post", "/modules/fetch/", perms("modules.fetch_moduleversion"), data={}),

@@ -118,7 +118,7 @@ def test_api_changes_are_recorded_with_the_api_user_before_and_after(api):
     deleted, changed, created = PolicyRuleChange.objects.filter(rule_id=rule_id)
     rule_fields = {
         "pattern": HELLO, "versions": "", "action": "deny", "reason": "", "enabled": True,
-        "expires": None, "min_age_days": None,
+        "expires": None, "min_age_days": None, "groups": [],
     }
     assert (created.kind, created.changed_by) == ("created", "secteam")
     assert (created.before, created.after) == (None, rule_fields)

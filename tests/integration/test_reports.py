@@ -414,7 +414,7 @@ def test_schema_describes_each_report_and_its_parameters(staff_client):
     assert response.status_code == 200
     schema = response.json()
     operation = schema["paths"]["/api/audit/reports/who-downloaded/"]["get"]
-    assert {parameter["name"] for parameter in operation["parameters"]} == {"since", "until", "module", "constraint"}
+    assert {parameter["name"] for parameter in operation["parameters"]} == {"since", "until", "module", "constraint", "by"}
     assert all(f"/api/audit/reports/{name}/" in schema["paths"] for name in reports.REPORTS)
 
 
@@ -434,3 +434,31 @@ def test_generate_audit_history_inserts_the_events_and_rolls_the_days_up():
         assert function(since, until) == function(since, until, use_rollups=False), name
     net = reports.who_downloaded("golang.org/x/net", since, until, constraint="<v0.23.0")
     assert net == reports.who_downloaded("golang.org/x/net", since, until, constraint="<v0.23.0", use_rollups=False)
+
+
+def test_top_clients_and_who_downloaded_group_by_user_or_by_address(db):
+    """A person on a laptop and in CI is one user from two addresses; a NAT address is
+    many people. `by` answers "who" and "which machine" from the same events."""
+    laptop = {"client": "10.0.0.1", "username": "alice", "auth": "token"}
+    ci = {"client": "10.0.0.7", "username": "alice", "auth": "token"}
+    download(at(2, 9), NET, "v0.22.0", "zip", size=100, **laptop)
+    download(at(2, 10), NET, "v0.22.0", "zip", size=100, **ci)
+    download(at(2, 11), NET, "v0.23.0", "mod", size=10, **ci)
+    download(at(2, 12), NET, "v0.22.0", "info", size=1, client="10.0.0.7", username="bob", auth="token")
+    raw = {"use_rollups": False}
+    assert reports.top_clients(SINCE, UNTIL, by="user", **raw) == [
+        reports.ClientDownloads(None, "alice", "token", 3, 210, 0),
+        reports.ClientDownloads(None, "bob", "token", 1, 1, 0),
+    ]
+    assert reports.top_clients(SINCE, UNTIL, by="address", **raw) == [
+        reports.ClientDownloads("10.0.0.7", "", "", 3, 111, 0),
+        reports.ClientDownloads("10.0.0.1", "", "", 1, 100, 0),
+    ]
+    assert len(reports.top_clients(SINCE, UNTIL, **raw)) == 3
+    by_user = reports.who_downloaded(NET, SINCE, UNTIL, by="user", constraint="v0.22.0", **raw)
+    assert by_user == [
+        reports.ModuleDownloader(None, "bob", "token", "v0.22.0", at(2, 12), at(2, 12), 1),
+        reports.ModuleDownloader(None, "alice", "token", "v0.22.0", at(2, 9), at(2, 10), 2),
+    ]
+    with pytest.raises(reports.ReportError, match="group by client, user, address"):
+        reports.top_clients(SINCE, UNTIL, by="team")

@@ -98,21 +98,25 @@ class _Process:
 class WebServer(_Process):
     """gunicorn serving the proxy on 127.0.0.1, as `make run` does."""
 
-    def __init__(self, env: dict, log_path: Path, *, workers: int = 2, threads: int = 8):
+    def __init__(self, env: dict, log_path: Path, *, workers: int = 2, threads: int = 8, tls=None):
+        """`tls`: a tests.support.tls.TestTLS to serve HTTPS with (gunicorn's own TLS)."""
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.ssl_context = tls.client_context() if tls else None
+        certificate = ["--certfile", str(tls.cert_file), "--keyfile", str(tls.key_file)] if tls else []
         super().__init__(
             [str(VENV_BIN / "gunicorn"), "athens_site.wsgi", "-c", "python:athens_site.gunicorn_conf",
              "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-             "--timeout", "120"],
+             "--timeout", "120", *certificate],
             env, log_path,
         )
         self.wait_until(self._answers, "gunicorn")
 
     def _answers(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2, context=self.ssl_context) as response:
                 return response.status == 200
         except OSError:
             return False

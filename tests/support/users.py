@@ -12,3 +12,10 @@ def member_of(group: str, username: str, *, staff: bool = True):
     user = get_user_model().objects.create_user(username, f"{username}@example.test", PASSWORD, is_staff=staff)
     user.groups.add(Group.objects.get(name=group))
     return user
+
+
+def basic_auth(login: str, password: str) -> str:
+    """The Authorization header the go command sends from a netrc line."""
+    import base64
+
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()
