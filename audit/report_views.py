@@ -329,7 +329,10 @@ def _user(row, page) -> Cell:
 
 
 def _authentication(row, page) -> Cell:
-    return Cell("—") if page.request.GET.get("by") == "address" else _auth(row.auth)
+    by = page.request.GET.get("by")
+    if by == "address" or (by == "user" and row.username):
+        return Cell("—")  # several ways together
+    return _auth(row.auth)
 
 
 def _present_top_clients(rows, page):

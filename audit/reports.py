@@ -408,10 +408,11 @@ def _check_grouping(by: str) -> str:
 
 
 def _regrouped(key: tuple, by: str) -> tuple:
-    """A (client_addr, username, auth, ...) key as `by` groups it."""
+    """A (client_addr, username, auth, ...) key as `by` groups it: per user, a person's
+    tokens and sessions together; anonymous and bad-token requests stay apart."""
     addr, user, auth, *rest = key
     if by == "user":
-        return (None, user, auth, *rest)
+        return (None, user, "" if user else auth, *rest)
     if by == "address":
         return (addr, "", "", *rest)
     return key

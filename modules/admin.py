@@ -30,6 +30,7 @@ from .models import (
 )
 from .policy.quarantine import FirstSeen
 from .policy.rules import Policy
+from .tokens.client_auth import group_ids
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):
@@ -265,7 +266,7 @@ def explain_decision(module: str, version: str, user=None) -> dict:
     A version this proxy has not fetched yet has no age: the page says that a download
     would fetch it and then hold it in quarantine.
     """
-    groups = frozenset(user.groups.values_list("pk", flat=True)) if user is not None else frozenset()
+    groups = group_ids(user)
     first_seen = FirstSeen(module)
     decision = Policy(groups=groups).decide(module, version, first_seen)
     now = timezone.now()

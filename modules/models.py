@@ -209,7 +209,8 @@ class PolicyRule(models.Model):
         "auth.Group", blank=True, related_name="policy_rules",
         help_text="Leave empty for a rule that applies to everyone. With groups, the rule applies only to "
         "downloads by members of one of them (identified by a proxy token), and outranks an everyone-rule "
-        "of the same pattern and versions.",
+        "of the same pattern and versions. A deny rule for a group holds only with ATHENS_CLIENT_AUTH=required: "
+        "otherwise its members can download without their token.",
     )
     created_by = models.CharField(max_length=150, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

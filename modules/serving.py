@@ -17,6 +17,16 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "no-cache"
 
 
+def private(response: HttpResponse) -> HttpResponse:
+    """For the answer to a request that sent credentials (a proxy token, a session): a
+    shared cache (a CDN, a corporate proxy) must not keep it and serve it to others,
+    since who asked decided it (ATHENS_CLIENT_AUTH, rules for groups; RFC 9111 3.5)."""
+    control = response.get("Cache-Control")
+    if control and "public" in control:
+        response["Cache-Control"] = control.replace("public", "private")
+    return response
+
+
 def error_response(status: int, message: str) -> HttpResponse:
     line = message.strip().replace("\r", " ")
     return HttpResponse(f"{line}\n".encode(), status=status, content_type=TEXT)

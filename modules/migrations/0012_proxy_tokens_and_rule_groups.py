@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='policyrule',
             name='groups',
-            field=models.ManyToManyField(blank=True, help_text='Leave empty for a rule that applies to everyone. With groups, the rule applies only to downloads by members of one of them (identified by a proxy token), and outranks an everyone-rule of the same pattern and versions.', related_name='policy_rules', to='auth.group'),
+            field=models.ManyToManyField(blank=True, help_text='Leave empty for a rule that applies to everyone. With groups, the rule applies only to downloads by members of one of them (identified by a proxy token), and outranks an everyone-rule of the same pattern and versions. A deny rule for a group holds only with ATHENS_CLIENT_AUTH=required: otherwise its members can download without their token.', related_name='policy_rules', to='auth.group'),
         ),
         migrations.AlterField(
             model_name='apitoken',

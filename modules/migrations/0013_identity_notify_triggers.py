@@ -12,7 +12,7 @@ themselves. Uses athens_cache_notify() of migration 0005; PostgreSQL only, as th
 from django.db import migrations
 
 TRIGGERS = {
-    "modules_apitoken": "INSERT OR DELETE OR TRUNCATE OR UPDATE OF user_id, kind, digest, expires, revoked",
+    "modules_apitoken": "INSERT OR DELETE OR TRUNCATE OR UPDATE OF user_id, kind, digest, name, expires, revoked",
     "auth_user": "DELETE OR TRUNCATE OR UPDATE OF username, is_active",
     "auth_user_groups": "INSERT OR UPDATE OR DELETE OR TRUNCATE",
     "modules_policyrule_groups": "INSERT OR UPDATE OR DELETE OR TRUNCATE",

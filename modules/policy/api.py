@@ -28,6 +28,7 @@ from modules.models import PolicyRule
 
 from .quarantine import FirstSeen
 from .rules import Policy
+from modules.tokens.client_auth import group_ids
 
 
 class PlainTextParser(parsers.BaseParser):
@@ -65,7 +66,7 @@ class PolicyRuleFilter(filters.FilterSet):
 
 
 class PolicyRuleSerializer(serializers.ModelSerializer):
-    # By name (as people and filter files know them); empty or absent: everyone's rule.
+    # By name, as people know them. Empty: everyone's rule; absent from an update: as they are.
     groups = serializers.SlugRelatedField(
         many=True, slug_field="name", queryset=Group.objects.all(), required=False,
         help_text="Names of the groups the rule is for; empty: everyone.",
@@ -190,8 +191,7 @@ class PolicyRuleViewSet(viewsets.ModelViewSet):
         params.is_valid(raise_exception=True)
         module, version = params.validated_data["module"], params.validated_data["version"]
         user = params.validated_data.get("user")
-        groups = user.groups.values_list("pk", flat=True) if user is not None else ()
-        decision = Policy(groups=groups).decide(module, version, FirstSeen(module))
+        decision = Policy(groups=group_ids(user)).decide(module, version, FirstSeen(module))
         return Response({
             "module": module,
             "version": version,

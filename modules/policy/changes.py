@@ -61,15 +61,19 @@ def username(user) -> str:
 
 
 @transaction.atomic
-def save_rule(rule: PolicyRule, user, groups: Iterable[Group] | None = None) -> PolicyRuleChange | None:
+def save_rule(
+    rule: PolicyRule, user, groups: Iterable[Group] | None = None, *, validate: bool = True,
+) -> PolicyRuleChange | None:
     """Validate and save a new or changed `rule` as `user`, and record the change;
     `groups` (None: as they are) are the groups the rule is for, saved with it.
 
-    Raises ValidationError, saving nothing, when the rule is invalid. A save that
+    Raises ValidationError, saving nothing, when the rule is invalid (unless not
+    `validate`: a change the proxy itself makes to a rule it did not write). A save that
     changes none of the recorded fields is not a change: nothing is saved or recorded,
     and None is returned.
     """
-    rule.full_clean()
+    if validate:
+        rule.full_clean()
     who = username(user)
     current = PolicyRule.objects.select_for_update().filter(pk=rule.pk).first() if rule.pk else None
     old_groups = _groups_of(current)
@@ -124,7 +128,8 @@ def forget_group(group: Group) -> int:
             remaining = [other for other in rule.groups.all() if other.pk != group.pk]
             if not remaining:
                 rule.enabled = False
-            save_rule(rule, who, groups=remaining)
+            # Not validated: a rule an older version let in must not stop the deletion.
+            save_rule(rule, who, groups=remaining, validate=False)
             changed += 1
     return changed
 
@@ -150,8 +155,10 @@ def import_rules(rules: list[FilterRule], user, *, replace: bool) -> ImportSumma
     file cannot name groups) with the same pattern and versions:
     that rule takes the file's action and is enabled again (an expiry already past is
     cleared), keeping its reason, quarantine and history. A file rule without such a
-    match becomes a new rule. With `replace`, every existing rule that no file rule
-    matches is deleted, so afterwards the rules are exactly the file's.
+    match becomes a new rule. With `replace`, every existing everyone-rule that no file
+    rule matches is deleted, so afterwards the everyone-rules are exactly the file's;
+    rules for groups, which no filter file holds, are left as they are (an export then
+    `--replace` import must not drop them).
 
     All or nothing: when a rule is invalid, or two lines give the same pattern and
     versions different actions, FilterFileError lists every such line and no rule
@@ -205,7 +212,7 @@ def import_rules(rules: list[FilterRule], user, *, replace: bool) -> ImportSumma
             summary.changed += 1
     if replace:
         kept = {rule.pk for rule in planned}
-        summary.deleted = delete_rules(PolicyRule.objects.exclude(pk__in=kept), user)
+        summary.deleted = delete_rules(PolicyRule.objects.filter(groups=None).exclude(pk__in=kept), user)
     return summary
 
 

@@ -20,7 +20,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["prefix", "name", "user__username"]
     list_select_related = ["user"]
     fields = ["user", "kind", "name", "prefix", "created", "last_used", "expires", "revoked"]
-    readonly_fields = ["user", "kind", "prefix", "created", "last_used", "revoked"]
+    # Nothing here extends a token's life: an expired one stays expired (a new token is
+    # made by its owner, who then sees its secret); revoking is the action below.
+    readonly_fields = ["user", "kind", "prefix", "created", "last_used", "expires", "revoked"]
     actions = ["revoke_tokens"]
 
     def has_add_permission(self, request):

@@ -24,18 +24,21 @@ changes, and a revoked token is refused as soon as the notification arrives
 from __future__ import annotations
 
 import base64
-import binascii
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from modules import hot_cache
 
 from .authentication import LAST_USED_RESOLUTION
 from .models import ApiToken, digest_of
+
+logger = logging.getLogger(__name__)
 
 TOKENS_PAGE = "/tokens/"
 
@@ -119,7 +122,7 @@ def _credentials(header: str) -> tuple[str | None, str] | None:
     if scheme == "basic":
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII text ("Basic é")
             return "", ""
         login, colon, secret = decoded.partition(":")
         return (login, secret) if colon else ("", "")
@@ -139,15 +142,17 @@ def _verify(secret: str) -> _Verified | None:
 
 
 def _load(digest: str) -> _Verified | None:
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=digest, kind=ApiToken.Kind.PROXY, revoked__isnull=True, user__is_active=True)
-        .first()
-    )
+    token = ApiToken.find_digest(digest, ApiToken.Kind.PROXY)
     if token is None:
         return None
-    groups = frozenset(token.user.groups.values_list("pk", flat=True))
-    return _Verified(token.pk, token.user.get_username(), token.name, groups, token.expires)
+    return _Verified(token.pk, token.user.get_username(), token.name, group_ids(token.user), token.expires)
+
+
+def group_ids(user) -> frozenset[int]:
+    """The ids of the groups of `user` (None: none), which choose the policy rules."""
+    if user is None:
+        return frozenset()
+    return frozenset(user.groups.values_list("pk", flat=True))
 
 
 def _session_client(request) -> Client:
@@ -158,7 +163,7 @@ def _session_client(request) -> Client:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
-    return Client(username=user.get_username(), auth="session", groups=frozenset(user.groups.values_list("pk", flat=True)))
+    return Client(username=user.get_username(), auth="session", groups=group_ids(user))
 
 
 # last_used is written at most once a minute per token and process: an UPDATE of that
@@ -168,13 +173,17 @@ _touched_lock = threading.Lock()
 
 
 def _touch(token_id: int) -> None:
+    """Best effort: a download is not refused because last_used could not be written."""
     now = timezone.now()
     with _touched_lock:
         last = _touched.get(token_id)
         if last is not None and now - last < LAST_USED_RESOLUTION:
             return
         _touched[token_id] = now
-    ApiToken.objects.filter(pk=token_id).exclude(last_used__gt=now - LAST_USED_RESOLUTION).update(last_used=now)
+    try:
+        ApiToken.objects.filter(pk=token_id).exclude(last_used__gt=now - LAST_USED_RESOLUTION).update(last_used=now)
+    except DatabaseError as exc:
+        logger.warning("could not record the use of proxy token %s: %s", token_id, exc)
 
 
 def unauthorized_headers() -> dict[str, str]:

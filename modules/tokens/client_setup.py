@@ -19,6 +19,7 @@ from django.conf import settings
 class ClientSetup:
     netrc: str  # one netrc line: machine, login, password
     goproxy: str  # GOPROXY=<scheme>://<host[:port]>
+    https: bool  # False: the go command will not send the token (http.go adds credentials for https only)
 
 
 def client_setup(goproxy_url: str, username: str, secret: str) -> ClientSetup:
@@ -27,6 +28,7 @@ def client_setup(goproxy_url: str, username: str, secret: str) -> ClientSetup:
     return ClientSetup(
         netrc=f"machine {urlsplit(goproxy_url).netloc} login {username} password {secret}",
         goproxy=f"GOPROXY={goproxy_url}",
+        https=goproxy_url.startswith("https://"),
     )
 
 

@@ -54,6 +54,8 @@ class ApiToken(models.Model):
         """A new token of `user` and its secret; the secret is not stored anywhere, so
         this is the only time anybody sees it."""
         secret = secrets.token_urlsafe(32)
+        while secret.startswith("-"):  # a prefix "-x…" would read as an option: `proxy_token revoke -x…`
+            secret = secrets.token_urlsafe(32)
         expires = timezone.now() + timedelta(days=expires_days) if expires_days else None
         token = cls.objects.create(
             user=user, kind=kind, name=name, prefix=secret[:PREFIX_LENGTH], digest=digest_of(secret), expires=expires,
@@ -66,7 +68,12 @@ class ApiToken(models.Model):
         expired, its user active. None otherwise, whatever the reason."""
         if not secret:
             return None
-        token = cls.objects.select_related("user").filter(digest=digest_of(secret), kind=kind).first()
+        return cls.find_digest(digest_of(secret), kind)
+
+    @classmethod
+    def find_digest(cls, digest: str, kind: str) -> "ApiToken | None":
+        """find() by the secret's digest (what a cache of verified tokens is keyed by)."""
+        token = cls.objects.select_related("user").filter(digest=digest, kind=kind).first()
         if token is None or not token.usable():
             return None
         return token

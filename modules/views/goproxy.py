@@ -44,6 +44,8 @@ def download(request, path: str):
     status, sent = 500, 0
     try:
         response = _answer(request, path, record)
+        if "HTTP_AUTHORIZATION" in request.META or record.client.auth == "session":
+            response = serving.private(response)
         if request.method == "HEAD":
             response = serving.without_body(response)
         status = response.status_code
@@ -68,6 +70,8 @@ def _answer(request, path: str, record: DownloadRecord):
         for header, value in unauthorized_headers().items():
             response[header] = value
         return response
+    except DatabaseError:
+        return _database_unavailable(path, record)
     if record.endpoint == Endpoint.SUMDB:
         return serving.error_response(404, "not found: this proxy does not proxy checksum databases")
     if req is None:
@@ -87,13 +91,17 @@ def _answer(request, path: str, record: DownloadRecord):
         response["Retry-After"] = str(busy.retry_after)
         return response
     except DatabaseError:
-        logger.exception("database error answering %s", path)
-        record.message = "database unavailable"
-        return serving.error_response(503, "service unavailable: the proxy's database is not reachable")
+        return _database_unavailable(path, record)
     except STORAGE_ERRORS:
         logger.exception("storage error answering %s", path)
         record.message = "storage unavailable"
         return serving.error_response(503, "service unavailable: the proxy's module storage is not reachable")
+
+
+def _database_unavailable(path: str, record: DownloadRecord):
+    logger.exception("database error answering %s", path)
+    record.message = "database unavailable"
+    return serving.error_response(503, "service unavailable: the proxy's database is not reachable")
 
 
 def _citing_request(message: str) -> str:

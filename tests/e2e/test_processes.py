@@ -112,6 +112,22 @@ def test_database_down_readyz_fails_and_the_download_api_answers_503(tmp_path, p
         web.stop()
 
 
+def test_database_down_a_token_check_answers_503_not_500(tmp_path, proxy, isolated_storage, settings):
+    """Checking a proxy token reads the database too (modules/tokens/client_auth.py)."""
+    env = proxy_environment(upstream=proxy.url, storage_dir=isolated_storage, lock_dir=settings.ATHENS_LOCK_DIR,
+                            ATHENS_CLIENT_AUTH="optional")
+    env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:9/nowhere"
+    web = WebServer(env, tmp_path / "web.log", workers=1)
+    try:
+        request = urllib.request.Request(f"{web.url}/{HELLO}/@v/list", headers={"Authorization": "Basic YTpi"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=60)
+        assert refused.value.code == 503
+        assert "database" in refused.value.read().decode()
+    finally:
+        web.stop()
+
+
 def test_each_web_server_has_its_own_control_socket(tmp_path, proxy, isolated_storage, settings):
     """Two instances on one machine no longer share ~/.gunicorn/gunicorn.ctl: each one's
     socket, in var/, answers for that instance (gunicornc sees its own workers)."""

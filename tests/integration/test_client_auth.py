@@ -83,8 +83,10 @@ def test_optional_serves_anonymous_requests_and_identifies_token_holders(client,
     lambda secret: f"Bearer {secret} {secret}",
     lambda secret: "Negotiate abc",
     lambda secret: basic_auth("alice", "x" * 10_000),
+    lambda secret: "Basic é",  # WSGI hands headers over as latin-1 text
+    lambda secret: "Basic \x00\x7f",
 ], ids=["wrong-token", "other-login", "not-base64", "no-colon", "not-utf8", "bearer-alone", "bearer-two-words",
-        "other-scheme", "huge"])
+        "other-scheme", "huge", "non-ascii", "control-characters"])
 def test_optional_refuses_a_bad_credential_with_a_401_the_go_command_prints(client, proxy, optional, alices_token,
                                                                             header):
     _, secret = alices_token
@@ -173,3 +175,52 @@ def test_a_verified_token_costs_no_query_and_a_revocation_reaches_it(client, pro
     assert not [q["sql"] for q in queries if "modules_apitoken" in q["sql"] or "auth_user" in q["sql"]]
     token.revoke()
     eventually(lambda: client.get(INFO, HTTP_AUTHORIZATION=header).status_code == 401)
+
+
+def test_answers_to_a_request_with_credentials_are_private_to_it(client, proxy, optional, alices_token):
+    """A shared cache in front must not hand a token holder's answer to others: who asked
+    decided it (RFC 9111 3.5: `public` would let it be stored)."""
+    _, secret = alices_token
+    anonymous = client.get(INFO)
+    assert anonymous["Cache-Control"].startswith("public")
+    for path in (INFO, f"/{HELLO}/@v/v1.0.0.mod", f"/{HELLO}/@v/v1.0.0.zip"):
+        identified = client.get(path, HTTP_AUTHORIZATION=basic_auth("alice", secret))
+        assert identified.status_code == 200
+        assert identified["Cache-Control"] == "private, max-age=31536000, immutable", path
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["deactivate", "rename", "leave-group", "rule-moved-to-another-group"])
+def test_what_changes_a_cached_tokens_rights_reaches_it(client, proxy, settings, alice, alices_token, change):
+    """Each of these is noticed by a trigger (modules/migrations/0013) while the token is
+    kept in memory; none may wait for a restart."""
+    from django.contrib.auth.models import Group
+
+    from modules.models import PolicyRule
+    from modules.policy import changes
+
+    settings.ATHENS_CLIENT_AUTH = "required"
+    settings.ATHENS_HOT_CACHE = True
+    eventually(lambda: hot_cache._live_listener() is not None)  # noqa: SLF001 - wait for LISTEN
+    _, secret = alices_token
+    header = basic_auth("alice", secret)
+    helpers = Group.objects.create(name="Helpers")
+    rule = PolicyRule(pattern=HELLO, action="allow")
+    changes.save_rule(rule, "secteam", groups=[helpers])
+    changes.save_rule(PolicyRule(pattern="*", action="deny"), "secteam")  # only Helpers get hello
+    alice.groups.add(helpers)
+    eventually(lambda: client.get(INFO, HTTP_AUTHORIZATION=header).status_code == 200)
+    assert client.get(INFO, HTTP_AUTHORIZATION=header).status_code == 200  # verified and kept
+    if change == "deactivate":
+        get_user_model().objects.filter(pk=alice.pk).update(is_active=False)
+        expected = 401
+    elif change == "rename":
+        get_user_model().objects.filter(pk=alice.pk).update(username="alice2")  # the login no longer matches
+        expected = 401
+    elif change == "leave-group":
+        alice.groups.remove(helpers)
+        expected = 403
+    else:
+        rule.groups.set([Group.objects.create(name="Others")])  # only the rule's groups table changes
+        expected = 403
+    eventually(lambda: client.get(INFO, HTTP_AUTHORIZATION=header).status_code == expected)

@@ -48,9 +48,9 @@ def status(client, path, header=None):
     # A more specific everyone-rule still beats a group's broader rule.
     ([(f"{HOST}/*", "allow", "Contractors"), (HELLO, "deny", "")], 403, 403),
     ([(f"{HOST}/*", "deny", "Contractors"), (HELLO, "allow", "")], 200, 200),
-    # An exact version beats a range, whoever the range is for.
-    ([(HELLO, "deny", "", ">=v1.0.0"), (HELLO, "allow", "", "v1.0.0")], 200, 200),
+    # An exact version beats a range, even a range for the group.
     ([(HELLO, "allow", "", "v1.0.0"), (HELLO, "deny", "Contractors", ">=v1.0.0")], 200, 200),
+    ([(HELLO, "deny", "", "v1.0.0"), (HELLO, "allow", "Contractors", ">=v1.0.0")], 403, 403),
 ])
 def test_who_a_rule_is_for_decides_after_pattern_and_versions(client, proxy, contractors, rules, member,
                                                               everyone_else):
@@ -92,6 +92,14 @@ def test_joining_a_group_applies_its_rules_to_a_cached_token_at_once(client, pro
     eventually(lambda: status(client, info, carol) == 403)
 
 
+def test_a_rule_that_no_longer_validates_does_not_stop_a_group_deletion(contractors):
+    legacy = PolicyRule.objects.create(pattern="example.test/[", action="allow")  # written before validation
+    legacy.groups.add(contractors)
+    contractors.delete()
+    legacy.refresh_from_db()
+    assert not legacy.enabled
+
+
 def test_deleting_a_group_disables_the_rules_that_were_only_its_own(client, proxy, contractors):
     auditors = Group.objects.get(name="Auditors")
     only_theirs = rule(HELLO, "allow", groups=[contractors])
@@ -102,6 +110,7 @@ def test_deleting_a_group_disables_the_rules_that_were_only_its_own(client, prox
     # "Allow contractors" must not become "allow everyone".
     assert (only_theirs.enabled, list(only_theirs.groups.all())) == (False, [])
     assert (shared.enabled, list(shared.groups.all())) == (True, [auditors])
+    assert PolicyRuleChange.objects.filter(rule_id=shared.pk).first().after["groups"] == ["Auditors"]
     change = PolicyRuleChange.objects.filter(rule_id=only_theirs.pk).first()
     assert change.changed_by == "(group 'Contractors' deleted)"
     assert (change.before["groups"], change.after["groups"], change.after["enabled"]) == (["Contractors"], [], False)
@@ -140,6 +149,18 @@ def test_the_api_creates_rules_for_groups_by_name_and_checks_for_a_user(api, con
     assert patched.status_code == 200 and patched.json()["groups"] == []
     change = PolicyRuleChange.objects.filter(rule_id=rule_id).first()
     assert (change.before["groups"], change.after["groups"]) == (["Contractors"], [])
+
+
+def test_an_import_that_replaces_every_rule_keeps_the_rules_for_groups(api, contractors):
+    theirs = rule(HELLO, "deny", groups=[contractors])
+    rule(f"{HOST}/greeter", "deny")
+    exported = api.get("/api/rules/export/").content.decode()
+    answer = api.post("/api/rules/import/?replace=true", exported, content_type="text/plain")
+    assert answer.status_code == 200 and answer.json()["deleted"] == 0
+    assert PolicyRule.objects.filter(pk=theirs.pk).exists()
+    emptied = api.post("/api/rules/import/?replace=true", "+\n", content_type="text/plain")
+    assert emptied.json()["deleted"] == 1  # the greeter rule; the group's stays
+    assert list(PolicyRule.objects.exclude(pattern="*").values_list("pk", flat=True)) == [theirs.pk]
 
 
 def test_filter_files_hold_everyone_rules_only(api, contractors):

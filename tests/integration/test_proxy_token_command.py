@@ -90,3 +90,15 @@ def test_proxy_token_refuses_unknown_users_and_bad_input(alice):
     with pytest.raises(CommandError, match="no token"):
         command("proxy_token", "revoke", "zzzzzzzz")
     assert not ApiToken.objects.exists()
+
+
+def test_no_prefix_reads_as_an_option(alice, monkeypatch):
+    """`revoke <prefix>` takes the prefix the list shows; one starting with "-" would be
+    taken for an option by the command line (1 token in 64 of url-safe base64)."""
+    import secrets
+
+    made = iter(["-startswithdash" + "x" * 30, "Abcdefgh" + "y" * 35])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda nbytes: next(made))
+    token, _ = ApiToken.create_token(alice, kind=ApiToken.Kind.PROXY)
+    assert token.prefix == "Abcdefgh"
+    assert "revoked token Abcdefgh" in command("proxy_token", "revoke", token.prefix)

@@ -104,6 +104,7 @@ def test_the_netrc_machine_is_the_goproxy_host_with_its_port(client, alice, host
     secret = SECRET.search(page).group(1)
     assert f"machine {host} login alice password {secret}" in page
     assert goproxy in page
+    assert ('id="token-not-https"' in page) == (not secure)  # the go command sends it over HTTPS only
 
 
 @pytest.mark.parametrize("data, error", [

@@ -445,20 +445,23 @@ def test_top_clients_and_who_downloaded_group_by_user_or_by_address(db):
     download(at(2, 10), NET, "v0.22.0", "zip", size=100, **ci)
     download(at(2, 11), NET, "v0.23.0", "mod", size=10, **ci)
     download(at(2, 12), NET, "v0.22.0", "info", size=1, client="10.0.0.7", username="bob", auth="token")
+    download(at(2, 13), NET, "v0.22.0", "info", size=1, client="10.0.0.7", username="alice", auth="session")
+    download(at(2, 14), NET, "", "list", size=5, client="10.0.0.7", auth="bad-token")
     raw = {"use_rollups": False}
     assert reports.top_clients(SINCE, UNTIL, by="user", **raw) == [
-        reports.ClientDownloads(None, "alice", "token", 3, 210, 0),
-        reports.ClientDownloads(None, "bob", "token", 1, 1, 0),
+        reports.ClientDownloads(None, "alice", "", 4, 211, 0),  # token and session together
+        reports.ClientDownloads(None, "", "bad-token", 1, 5, 0),
+        reports.ClientDownloads(None, "bob", "", 1, 1, 0),
     ]
     assert reports.top_clients(SINCE, UNTIL, by="address", **raw) == [
-        reports.ClientDownloads("10.0.0.7", "", "", 3, 111, 0),
+        reports.ClientDownloads("10.0.0.7", "", "", 5, 117, 0),
         reports.ClientDownloads("10.0.0.1", "", "", 1, 100, 0),
     ]
-    assert len(reports.top_clients(SINCE, UNTIL, **raw)) == 3
+    assert len(reports.top_clients(SINCE, UNTIL, **raw)) == 5
     by_user = reports.who_downloaded(NET, SINCE, UNTIL, by="user", constraint="v0.22.0", **raw)
     assert by_user == [
-        reports.ModuleDownloader(None, "bob", "token", "v0.22.0", at(2, 12), at(2, 12), 1),
-        reports.ModuleDownloader(None, "alice", "token", "v0.22.0", at(2, 9), at(2, 10), 2),
+        reports.ModuleDownloader(None, "alice", "", "v0.22.0", at(2, 9), at(2, 13), 3),
+        reports.ModuleDownloader(None, "bob", "", "v0.22.0", at(2, 12), at(2, 12), 1),
     ]
     with pytest.raises(reports.ReportError, match="group by client, user, address"):
         reports.top_clients(SINCE, UNTIL, by="team")
