@@ -1,14 +1,19 @@
 """The one place that fetches, validates, stores and commits a module version.
 
-A fetch downloads .info, .mod and .zip from the first upstream that has them (GOPROXY
-semantics), streams the zip to a temporary file under a size cap, checks what the go
-command checks when it downloads and extracts (goproxy.zipcheck, goproxy.revinfo),
-records as notices what it tolerates (a .mod that is not the zip's go.mod, files the
-go command would not have put in a zip), computes both h1 hashes, writes the three
-objects to storage exactly as the upstream sent them and only then commits a READY
-ModuleVersion row: the row is the commit marker.
-At most one process fetches a given module@version at a time (single flight); the others
-wait for it and then read its row.
+Each artifact on its own (issue 12). The go command reads the go.mod of every version
+in its module graph and downloads the zips of only the modules it builds, so a cold
+`.info` or `.mod` request fetches the .info and .mod alone and commits a READY row with
+`zip_cached` False; a `.zip` request fetches the zip, checks it against that go.mod and
+commits it with one UPDATE. `direct` is the exception: its one clone gives all three, so
+they are committed together, as before.
+
+A zip is streamed to a temporary file under a size cap and checked as the go command
+checks it when it downloads and extracts (goproxy.zipcheck, goproxy.revinfo); what it
+tolerates (a .mod that is not the zip's go.mod, files the go command would not have put
+in a zip) is recorded as notices. Objects are written to storage exactly as the
+upstream sent them and only then committed: the row (and its `zip_cached`) is the
+commit marker. At most one process fetches a given module@version's metadata, and one
+its zip, at a time (single flight per artifact); the others wait and read the row.
 """
 
 import functools
@@ -145,38 +150,132 @@ class _Download:
         }
 
 
-def fetch_version(module: str, version: str) -> ModuleVersion:
-    """Make sure module@version (a canonical version) is cached; return its READY row.
+def satisfies(row: ModuleVersion | None, *, zip: bool) -> bool:
+    """Whether `row` answers a request: READY, and its zip cached if the zip is wanted."""
+    return row is not None and (row.zip_cached or not zip)
+
+
+@dataclass
+class _Metadata:
+    """The .info and .mod of a version from one upstream, checked, not yet stored."""
+
+    info: VersionInfo
+    go_mod: bytes
+    mod_hash: str
+    notices: tuple[Notice, ...] = ()  # the zip's, when it comes
+
+    def audit_details(self) -> dict:
+        return {"bytes": len(self.go_mod) + len(self.info.raw), "mod_hash": self.mod_hash}
+
+
+@dataclass
+class _Zip:
+    """A version's zip from one upstream, checked against the cached go.mod."""
+
+    zip_file: Any
+    size: int
+    zip_hash: str
+    notices: tuple[Notice, ...] = ()
+    entries: tuple[ZipEntry, ...] = ()
+
+    def audit_details(self) -> dict:
+        return {
+            "bytes": self.size, "zip_hash": self.zip_hash,
+            "notices": "\n".join(f"{notice.code}: {notice.message}" for notice in self.notices),
+        }
+
+
+def fetch_version(module: str, version: str, *, zip: bool = True) -> ModuleVersion:
+    """Make sure module@version (a canonical version) is cached, its zip too when `zip`;
+    return its READY row.
 
     Raises an UpstreamError subclass when it cannot be fetched; failures are remembered
     in the negative cache for a short time.
     """
     row = ready_version(module, version)
-    if row is not None:
+    if satisfies(row, zip=zip):
         return row
     chain = upstream_chain(module)
     negative_cache.check(module, version)
     try:
-        with single_flight(f"fetch:{module}@{version}", timeout=settings.ATHENS_FETCH_TIMEOUT):
-            # Whoever held the lock before us may have fetched it, or failed.
-            row = ready_version(module, version)
-            if row is not None:
-                return row
-            negative_cache.check(module, version)
-            try:
-                with deadline.within(settings.ATHENS_FETCH_TIMEOUT):
-                    return _fetch_and_commit(chain, module, version)
-            except UpstreamError as error:
-                negative_cache.remember(module, version, error)
-                raise
+        with deadline.within(settings.ATHENS_FETCH_TIMEOUT):
+            if row is None:
+                row = _in_flight(f"fetch:{module}@{version}", module, version, zip=False,
+                                 work=lambda: _fetch_and_commit(chain, module, version))
+            if zip and not row.zip_cached:
+                row = _in_flight(f"zip:{module}@{version}", module, version, zip=True,
+                                 work=lambda: _fetch_zip_and_commit(chain, module, version))
     except LockTimeout as exc:
         raise Timeout(f"{module}@{version}: {exc}") from exc
+    return row
+
+
+def _in_flight(key: str, module: str, version: str, *, zip: bool, work: Callable[[], ModuleVersion]) -> ModuleVersion:
+    """`work()` under the single flight `key`, unless whoever held it before us did it."""
+    with single_flight(key, timeout=settings.ATHENS_FETCH_TIMEOUT):
+        row = _load_ready_version(module, version)  # not the per-process cache: fresh
+        if satisfies(row, zip=zip):
+            return row
+        negative_cache.check(module, version)
+        try:
+            return work()
+        except UpstreamError as error:
+            negative_cache.remember(module, version, error)
+            raise
 
 
 def _fetch_and_commit(chain: UpstreamChain, module: str, version: str) -> ModuleVersion:
+    """The .info and .mod from the first upstream that has them (and the zip where it
+    comes with them: `direct`), committed as a READY row."""
     with tempfile.TemporaryFile(dir=settings.ATHENS_TMP_DIR) as zip_file:
-        upstream, fetched = _download_from_chain(chain, module, version, zip_file, endpoint="version")
+
+        def download(upstream: Upstream):
+            if upstream.separate_artifacts:
+                return _download_metadata(upstream, module, version)
+            zip_file.seek(0)
+            zip_file.truncate()
+            return _download(upstream, module, version, zip_file)
+
+        details = lambda fetched: fetched.audit_details()  # noqa: E731
+        upstream, fetched = chain.first(recorded(module, version, "version", download, details=details))
         return _commit(module, version, upstream, fetched)
+
+
+def _download_metadata(upstream: Upstream, module: str, version: str) -> "_Metadata":
+    info = upstream.info(module, version)
+    _check_info_version(upstream, module, version, info)
+    go_mod = upstream.mod(module, version, max_bytes=settings.ATHENS_MAX_GOMOD_BYTES)
+    return _Metadata(info=info, go_mod=go_mod, mod_hash=hash_go_mod(go_mod))
+
+
+def _check_info_version(upstream: Upstream, module: str, version: str, info: VersionInfo) -> None:
+    if info.version != version:
+        # proxy.go Stat: "proxy returned info for version X instead of requested version".
+        raise InvalidContent(
+            f"{upstream.name}: {module}@{version}.info: proxy returned info for version {info.version} "
+            "instead of requested version"
+        )
+
+
+def _fetch_zip_and_commit(chain: UpstreamChain, module: str, version: str) -> ModuleVersion:
+    """The zip of a READY row without one: downloaded, checked against the cached
+    go.mod, stored, then committed (zip_cached) in one UPDATE."""
+    row = _load_ready_version(module, version)
+    if row is None:  # evicted while we waited
+        raise NotFound(f"{module}@{version}: not cached any more (evicted); ask again")
+    go_mod = bytes(row.go_mod)
+    parsed_go_mod = parse_go_mod(go_mod)
+    with tempfile.TemporaryFile(dir=settings.ATHENS_TMP_DIR) as zip_file:
+
+        def download(upstream: Upstream) -> _Zip:
+            zip_file.seek(0)
+            zip_file.truncate()
+            size = upstream.download_zip(module, version, zip_file, max_bytes=settings.ATHENS_MAX_ZIP_BYTES)
+            summary = _checked_zip(upstream, module, version, zip_file, go_mod, parsed_go_mod)
+            return _Zip(zip_file, size, summary.zip_hash, summary.notices, summary.entries)
+
+        upstream, fetched = chain.first(recorded(module, version, "zip", download, details=_Zip.audit_details))
+        return _commit_zip(row, upstream, fetched, parsed_go_mod)
 
 
 def _download_from_chain(chain: UpstreamChain, module: str, version: str, zip_file, *, endpoint: str):
@@ -230,25 +329,9 @@ def _download(upstream: Upstream, module: str, version: str, zip_file) -> _Downl
         module, version, zip_file,
         max_zip_bytes=settings.ATHENS_MAX_ZIP_BYTES, max_mod_bytes=settings.ATHENS_MAX_GOMOD_BYTES,
     )
-    if info.version != version:
-        # proxy.go Stat: "proxy returned info for version X instead of requested version".
-        raise InvalidContent(
-            f"{upstream.name}: {module}@{version}.info: proxy returned info for version {info.version} "
-            "instead of requested version"
-        )
-    zip_file.flush()
-    zip_file.seek(0)
+    _check_info_version(upstream, module, version, info)
     parsed_go_mod = parse_go_mod(go_mod)  # once, for the zip check and the digest
-    try:
-        # What the go command's download and Unzip enforce; the rules only its zip
-        # creation follows, and a .mod unlike the zip's go.mod, come back as notices.
-        summary = validate_zip(
-            zip_file, module, version,
-            max_zip_size=settings.ATHENS_MAX_ZIP_BYTES, max_go_mod_size=settings.ATHENS_MAX_GOMOD_BYTES,
-            expected_go_mod=go_mod, parsed_go_mod=parsed_go_mod, max_files=settings.ATHENS_ZIP_MAX_FILES,
-        )
-    except InvalidZipError as exc:
-        raise InvalidContent(f"{upstream.name}: {module}@{version}.zip: {exc}") from exc
+    summary = _checked_zip(upstream, module, version, zip_file, go_mod, parsed_go_mod)
     return _Download(
         info=info, go_mod=go_mod, zip_file=zip_file, zip_size=zip_size,
         zip_hash=summary.zip_hash, mod_hash=hash_go_mod(go_mod), notices=summary.notices,
@@ -256,23 +339,42 @@ def _download(upstream: Upstream, module: str, version: str, zip_file) -> _Downl
     )
 
 
-def _commit(module: str, version: str, upstream: Upstream, fetched: _Download) -> ModuleVersion:
-    """Write the objects, then the READY row. Objects without a row are never served."""
+def _checked_zip(upstream: Upstream, module: str, version: str, zip_file, go_mod: bytes, parsed_go_mod: GoMod):
+    """What the go command's download and Unzip enforce; the rules only its zip creation
+    follows, and a .mod unlike the zip's go.mod, come back as notices."""
+    zip_file.flush()
+    zip_file.seek(0)
+    try:
+        return validate_zip(
+            zip_file, module, version,
+            max_zip_size=settings.ATHENS_MAX_ZIP_BYTES, max_go_mod_size=settings.ATHENS_MAX_GOMOD_BYTES,
+            expected_go_mod=go_mod, parsed_go_mod=parsed_go_mod, max_files=settings.ATHENS_ZIP_MAX_FILES,
+        )
+    except InvalidZipError as exc:
+        raise InvalidContent(f"{upstream.name}: {module}@{version}.zip: {exc}") from exc
+
+
+def _store(storage, key: str, content) -> None:
+    # Leftovers of an attempt that died before its commit: we hold the lock, and no
+    # committed row points at them, so nobody can be serving them.
+    if storage.exists(key):
+        storage.delete(key)
+    saved = storage.save(key, content)
+    if saved != key:
+        raise UpstreamError(f"storage saved {key} as {saved}")
+
+
+def _commit(module: str, version: str, upstream: Upstream, fetched) -> ModuleVersion:
+    """Write the objects, then the READY row. Objects without a row are never served.
+    `fetched`: a _Metadata (the zip comes later) or a _Download (all three)."""
     storage = modules_storage()
     zip_key = artifact_key(module, version, "zip")
-    fetched.zip_file.seek(0)
-    for key, content in (
-        (artifact_key(module, version, "info"), ContentFile(fetched.info.raw)),
-        (artifact_key(module, version, "mod"), ContentFile(fetched.go_mod)),
-        (zip_key, File(fetched.zip_file)),
-    ):
-        # Leftovers of an attempt that died before its commit: we hold the lock, and no
-        # READY row points at them, so nobody can be serving them.
-        if storage.exists(key):
-            storage.delete(key)
-        saved = storage.save(key, content)
-        if saved != key:
-            raise UpstreamError(f"storage saved {key} as {saved}")
+    whole = isinstance(fetched, _Download)
+    _store(storage, artifact_key(module, version, "info"), ContentFile(fetched.info.raw))
+    _store(storage, artifact_key(module, version, "mod"), ContentFile(fetched.go_mod))
+    if whole:
+        fetched.zip_file.seek(0)
+        _store(storage, zip_key, File(fetched.zip_file))
     try:
         with transaction.atomic():
             module_row, _ = Module.objects.get_or_create(path=module)
@@ -284,8 +386,9 @@ def _commit(module: str, version: str, upstream: Upstream, fetched: _Download) -
                 notices=[notice.as_dict() for notice in fetched.notices],
                 go_mod=fetched.go_mod,
                 zip_key=zip_key,
-                zip_size=fetched.zip_size,
-                zip_hash=fetched.zip_hash,
+                zip_cached=whole,
+                zip_size=fetched.zip_size if whole else 0,
+                zip_hash=fetched.zip_hash if whole else "",
                 mod_hash=fetched.mod_hash,
                 upstream=upstream.name,
             )
@@ -299,9 +402,43 @@ def _commit(module: str, version: str, upstream: Upstream, fetched: _Download) -
     negative_cache.forget(module, version)
     if not ours:
         return row
+    if not whole:
+        _refresh_module_digest(row)
+        logger.info("cached %s@%s .info and .mod from %s", module, version, upstream.name)
+        return row
     # What the pages show of it, derived once now that the zip is at hand (issue 20).
     digest.build_after_fetch(
         row, zip_file=fetched.zip_file, entries=list(fetched.entries), parsed_go_mod=fetched.parsed_go_mod,
     )
     logger.info("cached %s@%s from %s (%d bytes)", module, version, upstream.name, fetched.zip_size)
+    return row
+
+
+def _refresh_module_digest(row: ModuleVersion) -> None:
+    try:
+        digest.refresh_module(row.module_id)  # reads the go.mod only
+    except Exception:  # noqa: BLE001 - derived data must not fail a fetch
+        logger.exception("could not refresh the module digest of %s", row.module.path)
+
+
+def _commit_zip(row: ModuleVersion, upstream: Upstream, fetched: "_Zip", parsed_go_mod: GoMod) -> ModuleVersion:
+    """Store the zip, then mark the row's zip cached in one UPDATE (the zip's commit
+    marker). A row evicted meanwhile takes nothing: the object is removed again."""
+    storage = modules_storage()
+    fetched.zip_file.seek(0)
+    _store(storage, row.zip_key, File(fetched.zip_file))
+    notices = [*(row.notices or []), *(notice.as_dict() for notice in fetched.notices)]
+    updated = ModuleVersion.objects.filter(pk=row.pk, zip_cached=False).update(
+        zip_cached=True, zip_size=fetched.size, zip_hash=fetched.zip_hash, notices=notices,
+    )
+    if not updated:
+        current = _load_ready_version(row.module.path, row.version)
+        if current is None:
+            storage.delete(row.zip_key)
+            raise NotFound(f"{row}: evicted while its zip was fetched; ask again")
+        return current  # committed meanwhile by a process that could not share our lock
+    negative_cache.forget(row.module.path, row.version)
+    row.zip_cached, row.zip_size, row.zip_hash, row.notices = True, fetched.size, fetched.zip_hash, notices
+    digest.build_after_fetch(row, zip_file=fetched.zip_file, entries=list(fetched.entries), parsed_go_mod=parsed_go_mod)
+    logger.info("cached the zip of %s from %s (%d bytes)", row, upstream.name, fetched.size)
     return row

@@ -40,6 +40,12 @@ class ModuleVersion(models.Model):
     # go.mod bytes exactly as the upstream served them: never rewritten.
     go_mod = models.BinaryField()
     zip_key = models.CharField(max_length=1500)
+    # Each artifact is committed on its own (issue 12): a `.info` or `.mod` request caches
+    # the .info and go.mod only, and the row is READY with zip_cached False (zip_size 0,
+    # zip_hash ""); the zip is fetched when it is asked for, and zip_cached, its size and
+    # hash are set in one UPDATE after it is stored. A zip object without zip_cached is
+    # never served.
+    zip_cached = models.BooleanField(default=True, db_default=True)
     zip_size = models.BigIntegerField()
     # The go.sum hashes: `<module> <version> h1:...` and `<module> <version>/go.mod h1:...`.
     zip_hash = models.CharField(max_length=64)

@@ -19,7 +19,7 @@ from django.db import connection
 from athens_site import request_id as request_ids
 
 from . import cold_fetches, negative_cache
-from .fetch import STORAGE_ERRORS, fetch_version, ready_version
+from .fetch import STORAGE_ERRORS, fetch_version, ready_version, satisfies
 from .models import ModuleVersion
 from .upstreams.errors import Timeout, UpstreamError, error_from_status
 
@@ -30,18 +30,20 @@ _POLL_SECONDS = 2.0
 
 
 @shared_task(name="modules.fetch_version", acks_late=True)
-def fetch_version_task(module: str, version: str, request_id: str = "") -> dict:
-    """Fetch module@version into the cache; report the outcome as plain data.
+def fetch_version_task(module: str, version: str, request_id: str = "", zip: bool = True) -> dict:
+    """Fetch module@version into the cache (its zip too, when `zip`); report the
+    outcome as plain data.
 
-    `request_id` (the download's) is optional: tasks queued by older code still run.
+    `request_id` (the download's) and `zip` are optional: tasks queued by older code
+    still run (and fetch everything, as they did).
     """
     with request_ids.bound(request_id or request_ids.current()):
-        return _fetch_version(module, version)
+        return _fetch_version(module, version, zip)
 
 
-def _fetch_version(module: str, version: str) -> dict:
+def _fetch_version(module: str, version: str, zip: bool = True) -> dict:
     try:
-        fetch_version(module, version)
+        fetch_version(module, version, zip=zip)
     except UpstreamError as error:
         return {"status": "error", "http_status": error.http_status, "message": error.message, "public": error.public}
     except STORAGE_ERRORS as error:
@@ -50,19 +52,20 @@ def _fetch_version(module: str, version: str) -> dict:
     return {"status": "ready"}
 
 
-def fetch_through_worker(module: str, version: str) -> ModuleVersion:
-    """Fetch module@version in a Celery worker (or eagerly) and wait for the READY row.
+def fetch_through_worker(module: str, version: str, *, zip: bool = True) -> ModuleVersion:
+    """Fetch module@version (its zip too, when `zip`) in a Celery worker (or eagerly)
+    and wait for the READY row.
 
     The caller has already looked for a READY row; the negative cache is checked here,
     before a task is queued, so probes of missing versions never reach the queue.
     """
     negative_cache.check(module, version)
     with cold_fetches.slot(f"{module}@{version}"):
-        return _fetch_and_wait(module, version)
+        return _fetch_and_wait(module, version, zip)
 
 
-def _fetch_and_wait(module: str, version: str) -> ModuleVersion:
-    result = fetch_version_task.delay(module, version, request_id=request_ids.current())
+def _fetch_and_wait(module: str, version: str, zip: bool) -> ModuleVersion:
+    result = fetch_version_task.delay(module, version, request_id=request_ids.current(), zip=zip)
     deadline = time.monotonic() + settings.ATHENS_FETCH_TIMEOUT
     while True:
         try:
@@ -74,19 +77,19 @@ def _fetch_and_wait(module: str, version: str) -> ModuleVersion:
             # broker's visibility timeout), while another request's fetch completes
             # the version: the READY row answers us as well as our own result would.
             row = ready_version(module, version)
-            if row is not None:
+            if satisfies(row, zip=zip):
                 return row
             if time.monotonic() >= deadline:
                 raise Timeout(f"{module}@{version}: the fetch did not finish in {settings.ATHENS_FETCH_TIMEOUT:.0f}s") from exc
     if outcome["status"] != "ready":
         raise error_from_status(outcome["http_status"], outcome["message"], outcome.get("public"))
     row = ready_version(module, version)
-    if row is None:
+    if not satisfies(row, zip=zip):
         raise UpstreamError(f"{module}@{version}: fetched, but no cached row was found")
     return row
 
 
-def fetch_in_background(module: str, version: str) -> None:
+def fetch_in_background(module: str, version: str, *, zip: bool = True) -> None:
     """Start fetching module@version without waiting (download modes async*).
 
     With a broker the task goes to a worker. Without one (the embedded default) it runs
@@ -94,13 +97,13 @@ def fetch_in_background(module: str, version: str) -> None:
     """
     request_id = request_ids.current()
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        fetch_version_task.delay(module, version, request_id=request_id)
+        fetch_version_task.delay(module, version, request_id=request_id, zip=zip)
         return
     # Each thread holds a database connection and an upstream download: bounded by the
     # same slots as the requests that wait for their fetch (Busy: 503, try again).
     release = cold_fetches.take(f"{module}@{version}")
     thread = threading.Thread(
-        target=_fetch_in_thread, args=(module, version, request_id, release), name=f"fetch {module}@{version}",
+        target=_fetch_in_thread, args=(module, version, request_id, zip, release), name=f"fetch {module}@{version}",
         daemon=True,
     )
     try:
@@ -110,9 +113,9 @@ def fetch_in_background(module: str, version: str) -> None:
         raise
 
 
-def _fetch_in_thread(module: str, version: str, request_id: str, release) -> None:
+def _fetch_in_thread(module: str, version: str, request_id: str, zip: bool, release) -> None:
     try:
-        fetch_version_task(module, version, request_id)
+        fetch_version_task(module, version, request_id, zip)
     finally:
         connection.close()  # the thread's own connection; nobody else will close it
         release()

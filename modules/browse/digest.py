@@ -56,6 +56,10 @@ def for_version(row: ModuleVersion, *, only: tuple[str, ...] = ()) -> VersionDig
     # module's digest is recomputed, not on every page view.
     stored = VersionDigest.objects.filter(version_id=row.pk)
     found = (stored.only(*only) if only else stored.defer("retracts")).first()
+    if found is None and not row.zip_cached:
+        # Only its .info and go.mod were asked for (issue 12): nothing to index yet, and
+        # nothing stored, so the first view after the zip is fetched builds the digest.
+        return VersionDigest(version_id=row.pk)
     return found if found is not None else build(row)
 
 

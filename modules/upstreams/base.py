@@ -62,6 +62,9 @@ class Upstream:
 
     #: Shown in audit rows and error messages; never contains credentials.
     name: str = ""
+    #: Whether the .info and .mod can be had without the zip (a GOPROXY: three files);
+    #: `direct` clones the repository for any of them and gives all three at once.
+    separate_artifacts: bool = True
 
     def list(self, module: str) -> list[str]:
         """The versions the upstream lists for the module (may include junk; callers filter)."""

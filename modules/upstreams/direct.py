@@ -29,6 +29,7 @@ class DirectUpstream(Upstream):
     """Module versions straight from version control, computed by the go command."""
 
     name = "direct"
+    separate_artifacts = False  # one clone gives all three files
 
     def __init__(
         self,

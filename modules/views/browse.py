@@ -47,7 +47,7 @@ from audit.recorder import record_fetch
 from modules import cold_fetches, eviction
 from modules.browse import zipview
 from modules.browse import pages as browse
-from modules.fetch import ready_version
+from modules.fetch import ready_version, satisfies
 from modules.goproxy import semver
 from modules.goproxy.errors import InvalidPathError, InvalidZipError
 from modules.goproxy.paths import check_path, escape_path, escape_version, version_fits_path
@@ -345,7 +345,7 @@ def fetch(request):
     module, version, error = _fetch_target(source) if asked else ("", "", None)
     started = False
     if request.method == "POST" and error is None:
-        if ready_version(module, version) is None:
+        if not satisfies(ready_version(module, version), zip=True):  # all of it, the zip too
             # A failure remembered from earlier would be reported at once as this
             # fetch's outcome; a person asking again wants a new attempt.
             FetchFailure.objects.filter(module_path=module, target=version).delete()
@@ -375,7 +375,7 @@ def fetch_status(request):
     module, version, error = _fetch_target(request.GET)
     if error:
         return JsonResponse({"status": "invalid", "message": error}, status=400)
-    if ready_version(module, version) is not None:
+    if satisfies(ready_version(module, version), zip=True):
         url = reverse("browse:version", kwargs={"module": module, "version": version})
         return JsonResponse({"status": "cached", "url": url})
     failure = FetchFailure.objects.filter(

@@ -21,7 +21,7 @@ from modules.goproxy.paths import version_fits_path
 from modules.goproxy.request import DownloadRequest, escape_download_path, parse_download_path
 
 from .. import cold_fetches, download_modes, listing, serving, zip_delivery
-from ..fetch import STORAGE_ERRORS, ready_version, restore_zip, upstream_chain
+from ..fetch import STORAGE_ERRORS, ready_version, restore_zip, satisfies, upstream_chain
 from ..models import DownloadModeRule, ModuleVersion
 from ..policy.quarantine import FirstSeen
 from ..policy.rules import Denied, Policy
@@ -135,7 +135,8 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
     first_seen = FirstSeen(req.module)  # not cached: None, and the fetch starts its clock
     _policy(record).check(req.module, req.version, first_seen)
     row = ready_version(req.module, req.version)
-    if row is not None:
+    wants_zip = req.endpoint == "zip"  # .info and .mod never cost a zip download (issue 12)
+    if satisfies(row, zip=wants_zip):
         record.cache = Cache.HIT
         return respond(row)
     mode = download_modes.mode_for(req.module)
@@ -143,7 +144,7 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
         raise NotFound(f"{req.module}@{req.version}: not cached, and this proxy does not download it (download mode none)")
     target = _redirect_target(req) if download_modes.redirects(mode) else None
     if mode == Mode.SYNC or (mode == Mode.REDIRECT and target is None):
-        row = fetch_through_worker(req.module, req.version)
+        row = fetch_through_worker(req.module, req.version, zip=wants_zip)
         record.cache = Cache.FETCHED
         # Checked again with what the fetch learnt: the release time the check before
         # may not have had (an upstream that failed it, an .info without Time, whose age
@@ -154,7 +155,7 @@ def _version_artifact(req: DownloadRequest, record: DownloadRecord, respond):
     # unknown counts as now, as it will once the version is cached (quarantine).
     _policy(record).check(req.module, req.version, first_seen.or_now)
     if download_modes.fetches_in_background(mode):
-        fetch_in_background(req.module, req.version)
+        fetch_in_background(req.module, req.version, zip=wants_zip)
     if target is not None:
         record.cache = Cache.REDIRECT
         return HttpResponseRedirect(target)

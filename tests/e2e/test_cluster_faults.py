@@ -100,9 +100,10 @@ def test_fifty_concurrent_requests_across_two_servers_and_two_workers_cause_one_
     assert {ext for ext, (_, body) in answers if (json.loads(body) if ext == "info" else body) != expected[ext]} == set()
     for ext in ("info", "mod", "zip"):
         assert proxy.count(f"/{HELLO}/@v/v1.1.0.{ext}") == 1, ext
-    assert FetchEvent.objects.filter(module=HELLO, version="v1.1.0").count() == 1
-    fetched_by = FetchEvent.objects.get(module=HELLO).worker
-    assert fetched_by in {f"{socket.gethostname()}:{w.pid}" for w in group.workers}
+    # One fetch per artifact (issue 12): the .info and .mod, then the zip.
+    fetches = FetchEvent.objects.filter(module=HELLO, version="v1.1.0")
+    assert sorted(fetches.values_list("endpoint", flat=True)) == ["version", "zip"]
+    assert set(fetches.values_list("worker", flat=True)) <= {f"{socket.gethostname()}:{w.pid}" for w in group.workers}
     assert DownloadEvent.objects.filter(module=HELLO, version="v1.1.0", status=200).count() == 50
     assert s3_server.keys(group.bucket) == sorted(artifact_key(HELLO, "v1.1.0", ext) for ext in expected)
 
@@ -119,8 +120,9 @@ def test_a_worker_killed_mid_download_leaves_nothing_partial_and_the_fetch_compl
         group.workers[0].stop(sig=signal.SIGKILL)
         assert group.workers[0].popen.returncode == -signal.SIGKILL
 
-        # Nothing of the interrupted fetch is visible: no row, no object, nothing served.
-        assert not ModuleVersion.objects.filter(module__path=HELLO).exists()
+        # Nothing of the interrupted zip is visible: the row has its .info and .mod only
+        # (committed before the zip was asked for), no zip object, nothing served.
+        assert not ModuleVersion.objects.filter(module__path=HELLO, zip_cached=True).exists()
         assert artifact_key(HELLO, "v1.1.0", "zip") not in s3_server.keys(group.bucket)
         assert not first.done()
 
@@ -134,6 +136,6 @@ def test_a_worker_killed_mid_download_leaves_nothing_partial_and_the_fetch_compl
     assert proxy.count(f"/{HELLO}/@v/v1.1.0.zip") == 2
     row = ModuleVersion.objects.get(module__path=HELLO, version="v1.1.0")
     assert row.zip_hash == proxy.tree.files(HELLO, "v1.1.0").zip_hash
-    completed = FetchEvent.objects.get(module=HELLO, outcome="ok")
+    completed = FetchEvent.objects.get(module=HELLO, outcome="ok", endpoint="zip")
     assert completed.worker == f"{socket.gethostname()}:{group.workers[1].pid}"
     assert list(DownloadEvent.objects.filter(endpoint="zip").values_list("status", flat=True)) == [200, 200]

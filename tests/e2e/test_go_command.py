@@ -76,3 +76,16 @@ def test_every_go_command_request_is_audited(go_through_proxy, proxy_url):
     events = DownloadEvent.objects.filter(module=HELLO, version="v1.0.0")
     assert {e.endpoint for e in events} >= {"info", "zip"}
     assert all(e.user_agent.startswith("Go") for e in events)
+
+
+def test_a_module_graph_walk_downloads_no_zip_through_the_proxy_as_directly(go_env, proxy_url, proxy, tmp_path):
+    """`go list -m all` reads go.mod files only: through the proxy the upstream is asked
+    for exactly as many zips as the go command asks for directly, none (issue 12)."""
+    requires = {f"{HOST}/greeter": "v1.0.0", f"{HOST}/hello/v2": "v2.0.0", HELLO: "v1.2.0"}
+    zips = lambda: proxy.count(lambda path: path.endswith(".zip"))  # noqa: E731
+    direct = go_env(proxy.url).run("list", "-m", "all", cwd=write_program(tmp_path / "direct", requires))
+    assert zips() == 0
+    through = go_env(proxy_url).run("list", "-m", "all", cwd=write_program(tmp_path / "through", requires))
+    assert through.stdout.splitlines()[1:] == direct.stdout.splitlines()[1:]
+    assert zips() == 0
+    assert ModuleVersion.objects.filter(zip_cached=False).count() >= len(requires)

@@ -3,6 +3,7 @@ with Redis, and one PostgreSQL shared by all of them."""
 
 import concurrent.futures
 import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -66,8 +67,52 @@ def test_concurrent_requests_for_one_uncached_zip_cause_one_upstream_fetch(deplo
     assert [status for status, _ in answers] == [200] * 20
     assert all(body == expected for _, body in answers)
     assert proxy.count(f"/{HELLO}/@v/v1.1.0.zip") == 1
-    assert FetchEvent.objects.filter(module=HELLO, version="v1.1.0").count() == 1
+    fetches = FetchEvent.objects.filter(module=HELLO, version="v1.1.0")
+    assert sorted(fetches.values_list("endpoint", flat=True)) == ["version", "zip"]  # one per artifact
     assert DownloadEvent.objects.filter(module=HELLO, version="v1.1.0", endpoint="zip", status=200).count() == 20
+
+
+@pytest.mark.parametrize("with_worker", [False, True], ids=["fetch-in-web-processes", "fetch-in-celery-worker"])
+def test_concurrent_cold_mod_requests_cause_one_upstream_mod_request_and_no_zip(deployment, proxy, with_worker):
+    """The module graph needs go.mod files only: 20 at once, over two processes, ask the
+    upstream for one .mod and no zip (single flight per artifact, issue 12)."""
+    web, _ = deployment(with_worker=with_worker)
+    proxy.delay(".mod", 1.0)
+    url = f"{web.url}/{HELLO}/@v/v1.1.0.mod"
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(fetch, [url] * 20))
+    assert answers == [(200, proxy.tree.files(HELLO, "v1.1.0").mod_bytes)] * 20
+    assert proxy.count(f"/{HELLO}/@v/v1.1.0.mod") == 1
+    assert proxy.count(lambda path: path.endswith(".zip")) == 0
+
+
+def test_a_server_killed_between_the_mod_and_the_zip_leaves_the_mod_served_and_the_zip_fetched_next_time(
+    tmp_path, proxy, isolated_storage, settings,
+):
+    env = proxy_environment(upstream=proxy.url, storage_dir=isolated_storage, lock_dir=settings.ATHENS_LOCK_DIR)
+    files = proxy.tree.files(HELLO, "v1.1.0")
+    web = WebServer(env, tmp_path / "web.log", workers=1)
+    try:
+        assert fetch(f"{web.url}/{HELLO}/@v/v1.1.0.mod") == (200, files.mod_bytes)
+        proxy.trickle(".zip", 30)  # the zip is on its way when the server dies
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(status_or_lost, f"{web.url}/{HELLO}/@v/v1.1.0.zip")
+            eventually(lambda: proxy.count(f"/{HELLO}/@v/v1.1.0.zip") == 1, within=10)
+            time.sleep(1)  # part of it has arrived
+            web.kill()
+            assert pending.result(timeout=30) != 200
+    finally:
+        web.stop()
+    proxy.clear_delays()
+    assert not ModuleVersion.objects.get(module__path=HELLO, version="v1.1.0").zip_cached
+    again = WebServer(env, tmp_path / "web2.log", workers=1)
+    try:
+        assert fetch(f"{again.url}/{HELLO}/@v/v1.1.0.mod") == (200, files.mod_bytes)
+        assert fetch(f"{again.url}/{HELLO}/@v/v1.1.0.zip") == (200, files.zip_bytes)
+    finally:
+        again.stop()
+    row = ModuleVersion.objects.get(module__path=HELLO, version="v1.1.0")
+    assert (row.zip_cached, row.zip_hash) == (True, files.zip_hash)
 
 
 def test_rule_changes_reach_every_web_process_within_moments(deployment):
@@ -92,6 +137,14 @@ def status(url: str) -> int:
         return fetch(url)[0]
     except urllib.error.HTTPError as error:
         return error.code
+
+
+def status_or_lost(url: str) -> int:
+    """The status, or 0 when the connection died without an answer."""
+    try:
+        return status(url)
+    except OSError:
+        return 0
 
 
 def test_database_down_readyz_fails_and_the_download_api_answers_503(tmp_path, proxy, isolated_storage, settings):

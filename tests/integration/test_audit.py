@@ -54,11 +54,14 @@ def test_download_event_records_what_was_served(client, proxy):
 def test_fetch_event_records_the_upstream_attempt_and_hashes(client, proxy):
     client.get(f"/{HELLO}/@v/v1.0.0.mod")
     files = proxy.tree.files(HELLO, "v1.0.0")
-    event = FetchEvent.objects.get(endpoint="version")
+    event = FetchEvent.objects.get(endpoint="version")  # the .info and .mod (issue 12)
     assert (event.module, event.version, event.outcome, event.upstream) == (HELLO, "v1.0.0", "ok", proxy.url)
-    assert (event.zip_hash, event.mod_hash) == (files.zip_hash, files.mod_hash)
-    assert event.bytes >= len(files.zip_bytes)
+    assert (event.zip_hash, event.mod_hash) == ("", files.mod_hash)
+    assert event.bytes == len(files.mod_bytes) + len(files.info_bytes)
     assert event.worker
+    client.get(f"/{HELLO}/@v/v1.0.0.zip")
+    event = FetchEvent.objects.get(endpoint="zip")
+    assert (event.outcome, event.zip_hash, event.bytes) == ("ok", files.zip_hash, len(files.zip_bytes))
 
 
 def test_a_logged_in_user_is_recorded_and_anonymous_requests_are_anonymous(client, proxy, staff):

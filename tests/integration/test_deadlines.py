@@ -28,12 +28,12 @@ def test_a_trickling_zip_is_cut_at_the_fetch_deadline(client, trickling):
     response = client.get(f"/{HELLO}/@v/v1.0.0.zip")
     assert response.status_code == 504
     assert b"fetch deadline" in response.content
-    event = FetchEvent.objects.get(module=HELLO, version="v1.0.0")
+    event = FetchEvent.objects.get(module=HELLO, version="v1.0.0", endpoint="zip")
     assert event.outcome == "error" and "cut at the fetch deadline" in event.error
     # Cut in the middle of the body, not after it had all arrived anyway.
     received = int(re.search(r"after (\d+) bytes", event.error).group(1))
     assert received < len(trickling.tree.files(HELLO, "v1.0.0").zip_bytes)
-    assert not ModuleVersion.objects.exists()
+    assert not ModuleVersion.objects.filter(zip_cached=True).exists()
 
 
 def test_the_deadline_also_bounds_lists(client, settings, proxy):

@@ -57,6 +57,9 @@ def test_cached_version_has_both_go_sum_hashes(client, proxy):
     files = proxy.tree.files(HELLO, "v1.2.0")
     assert client.get(f"/{HELLO}/@v/v1.2.0.info").status_code == 200
     row = ModuleVersion.objects.get(module__path=HELLO, version="v1.2.0")
+    assert (row.zip_hash, row.mod_hash) == ("", files.mod_hash)  # the zip is not asked for yet
+    assert client.get(f"/{HELLO}/@v/v1.2.0.zip").status_code == 200
+    row.refresh_from_db()
     assert (row.zip_hash, row.mod_hash) == (files.zip_hash, files.mod_hash)
 
 
@@ -200,10 +203,10 @@ def test_upstream_server_error_is_a_502_and_is_audited(client, proxy):
     response = client.get(f"/{HELLO}/@v/v1.1.0.zip")
     assert response.status_code == 502
     assert response["Content-Type"] == TEXT
-    event = FetchEvent.objects.get(module=HELLO, version="v1.1.0")
+    event = FetchEvent.objects.get(module=HELLO, version="v1.1.0", endpoint="zip")
     assert event.outcome == "error"
     assert "500" in event.error
-    assert not ModuleVersion.objects.exists()
+    assert not ModuleVersion.objects.get().zip_cached  # its .info and .mod are cached
 
 
 def test_version_fetched_after_a_transient_error_expires(client, proxy, settings):

@@ -113,7 +113,8 @@ def test_a_large_zip_is_streamed_never_held_in_memory(request, client, proxy, st
         request.getfixturevalue("s3_bucket")
     module = "mods.example.test/big"
     proxy.tree.add_version(module, "v1.0.0", files={"data.bin": _incompressible(12 * 1024 * 1024)})
-    assert client.get(f"/{module}/@v/v1.0.0.info").status_code == 200
+    fetched = client.get(f"/{module}/@v/v1.0.0.zip")  # fetched into the cache; then served from it
+    assert fetched.status_code == 200 and sum(len(chunk) for chunk in fetched.streaming_content) > 0
     expected_size = len(proxy.tree.files(module, "v1.0.0").zip_bytes)
     tracemalloc.start()
     try:

@@ -114,6 +114,19 @@ class WebServer(_Process):
         )
         self.wait_until(self._answers, "gunicorn")
 
+    def kill(self) -> None:
+        """SIGKILL the workers and the master at once, as a crash or an OOM kill would:
+        no request of theirs gets to finish or clean up."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        workers = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.popen.kill()
+        self.popen.wait()
+
     def _answers(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/healthz", timeout=2, context=self.ssl_context) as response:

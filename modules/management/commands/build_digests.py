@@ -21,7 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--rebuild", action="store_true", help="replace the digests that exist too")
 
     def handle(self, *args, rebuild, **options):
-        versions = ModuleVersion.objects.filter(state=ModuleVersion.State.READY).select_related("module")
+        # A version whose zip is not cached yet has nothing to index (issue 12).
+        versions = ModuleVersion.objects.filter(state=ModuleVersion.State.READY, zip_cached=True).select_related("module")
         if not rebuild:
             versions = versions.exclude(pk__in=VersionDigest.objects.values("version_id"))
         built = failed = 0
