@@ -16,10 +16,12 @@ commit marker. At most one process fetches a given module@version's metadata, an
 its zip, at a time (single flight per artifact); the others wait and read the row.
 """
 
+import contextvars
 import functools
 import logging
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -241,10 +243,19 @@ def _fetch_and_commit(chain: UpstreamChain, module: str, version: str) -> Module
         return _commit(module, version, upstream, fetched)
 
 
+# The .info and the .mod are asked for at the same time: one round trip to an upstream
+# across the internet (20-100 ms) instead of two, on the path of every module graph walk.
+_metadata_requests = ThreadPoolExecutor(max_workers=8, thread_name_prefix="athens-mod-request")
+
+
 def _download_metadata(upstream: Upstream, module: str, version: str) -> "_Metadata":
-    info = upstream.info(module, version)
+    # The deadline and the request id travel with the context into the other thread.
+    mod_request = _metadata_requests.submit(
+        contextvars.copy_context().run, upstream.mod, module, version, max_bytes=settings.ATHENS_MAX_GOMOD_BYTES,
+    )
+    info = upstream.info(module, version)  # on an error, the .mod answer is not waited for
     _check_info_version(upstream, module, version, info)
-    go_mod = upstream.mod(module, version, max_bytes=settings.ATHENS_MAX_GOMOD_BYTES)
+    go_mod = mod_request.result()
     return _Metadata(info=info, go_mod=go_mod, mod_hash=hash_go_mod(go_mod))
 
 

@@ -36,6 +36,18 @@ def test_a_trickling_zip_is_cut_at_the_fetch_deadline(client, trickling):
     assert not ModuleVersion.objects.filter(zip_cached=True).exists()
 
 
+def test_a_trickling_mod_is_cut_at_the_fetch_deadline_though_asked_for_beside_the_info(client, settings, proxy):
+    """The .mod is asked for in another thread, at the same time as the .info
+    (modules/fetch.py): the fetch's deadline goes with it."""
+    settings.ATHENS_UPSTREAM_TIMEOUT = 5
+    settings.ATHENS_FETCH_TIMEOUT = 0.5
+    proxy.trickle(".mod", 4)
+    response = client.get(f"/{HELLO}/@v/v1.0.0.info")
+    assert response.status_code == 504
+    assert b"fetch deadline" in response.content
+    assert not ModuleVersion.objects.exists()
+
+
 def test_the_deadline_also_bounds_lists(client, settings, proxy):
     settings.ATHENS_UPSTREAM_TIMEOUT = 5
     settings.ATHENS_FETCH_TIMEOUT = 0.5
