@@ -16,6 +16,7 @@ For each: direct (GOPROXY=<upstream>), cold (GOPROXY=<proxy>, nothing of it cach
 warm (the same again, the proxy's cache full).
 
 Usage:  .venv/bin/python benchmarks/cold_warm_download.py [--versions 100] [--delay-ms 50]
+        (CELERY_BROKER_URL=redis://... also starts a Celery worker, which then fetches)
 """
 
 import argparse
@@ -145,6 +146,8 @@ def main() -> None:
         ATHENS_LOCK_DIR=str(work / "locks"),
         ATHENS_LOG_LEVEL="WARNING",  # no access log line per request on the terminal
     )
+    if os.environ.get("CELERY_BROKER_URL"):
+        env["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"]
     env["DATABASE_URL"], drop_database = fresh_database(os.environ.get("DATABASE_URL"), work)
     bin_dir = Path(sys.executable).parent
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
@@ -153,6 +156,13 @@ def main() -> None:
          str(args.workers), "--worker-class", "gthread", "--threads", "8", "--log-level", "warning"],
         cwd=REPO, env=env,
     )
+    worker = None
+    if env.get("CELERY_BROKER_URL"):  # fetches handed to a Celery worker, as in production
+        worker = subprocess.Popen(
+            [str(bin_dir / "celery"), "-A", "athens_site", "worker", "--pool", "threads", "--concurrency", "16",
+             "--without-gossip", "--without-mingle", "--purge", "--loglevel", "WARNING"],
+            cwd=REPO, env=env,
+        )
     graph_dir = write_main_module(work / "graph", [chain_head], [])
     build_dir = write_main_module(work / "build", program_modules, program_modules)
     scenarios = {
@@ -164,7 +174,8 @@ def main() -> None:
     try:
         time.sleep(3)
         proxy = f"http://127.0.0.1:{port}"
-        print(f"upstream delay {args.delay_ms:g} ms per request; DATABASE_URL {env['DATABASE_URL'].split(':')[0]}")
+        print(f"upstream delay {args.delay_ms:g} ms per request; DATABASE_URL {env['DATABASE_URL'].split(':')[0]}; "
+              f"fetches {'in a Celery worker' if worker else 'in the web processes'}")
         for scenario, run in scenarios.items():
             runs, zip_requests = {}, {}
             for name, goproxy in (("direct", upstream.url), ("cold", proxy), ("warm", proxy)):
@@ -178,8 +189,10 @@ def main() -> None:
                 print(f"  {name:6s} {seconds:7.2f} s   ({seconds / runs['direct']:.2f}x direct)   "
                       f"upstream zip requests: {zip_requests[name]}")
     finally:
-        server.terminate()
-        server.wait()
+        for process in (server, worker):
+            if process is not None:
+                process.terminate()
+                process.wait()
         upstream.stop()
         drop_database()
         shutil.rmtree(work, ignore_errors=True)
