@@ -164,7 +164,6 @@ class _Metadata:
     info: VersionInfo
     go_mod: bytes
     mod_hash: str
-    notices: tuple[Notice, ...] = ()  # the zip's, when it comes
 
     def audit_details(self) -> dict:
         return {"bytes": len(self.go_mod) + len(self.info.raw), "mod_hash": self.mod_hash}
@@ -238,8 +237,9 @@ def _fetch_and_commit(chain: UpstreamChain, module: str, version: str) -> Module
             zip_file.truncate()
             return _download(upstream, module, version, zip_file)
 
-        details = lambda fetched: fetched.audit_details()  # noqa: E731
-        upstream, fetched = chain.first(recorded(module, version, "version", download, details=details))
+        upstream, fetched = chain.first(
+            recorded(module, version, "version", download, details=lambda fetched: fetched.audit_details())
+        )
         return _commit(module, version, upstream, fetched)
 
 
@@ -394,7 +394,7 @@ def _commit(module: str, version: str, upstream: Upstream, fetched) -> ModuleVer
                 version=version,
                 info=fetched.info.raw.decode(),
                 time=fetched.info.time,
-                notices=[notice.as_dict() for notice in fetched.notices],
+                notices=[notice.as_dict() for notice in fetched.notices] if whole else [],  # the zip's
                 go_mod=fetched.go_mod,
                 zip_key=zip_key,
                 zip_cached=whole,

@@ -224,11 +224,7 @@ def export_rules() -> str:
     everyone wherever the file is imported. Where rules share a pattern and versions,
     the file holds the one that decides (deny).
     """
-    for_groups = set(PolicyRule.objects.exclude(groups=None).values_list("pk", flat=True))
-    rules = sorted(
-        (rule for rule in active_rules() if rule.pk not in for_groups),
-        key=lambda rule: (rule.pattern, rule.versions, rule.pk),
-    )
+    rules = sorted(active_rules(everyone_only=True), key=lambda rule: (rule.pattern, rule.versions, rule.pk))
     actions: dict[tuple[str, str], str] = {}
     for rule in rules:
         key = _key(rule.pattern, rule.versions)

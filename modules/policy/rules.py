@@ -88,9 +88,10 @@ class _Compiled:
         )
 
 
-def active_rules() -> list[PolicyRule]:
-    """The enabled rules that have not expired (read through the per-process cache)."""
-    return [compiled.rule for compiled in _active_compiled()]
+def active_rules(*, everyone_only: bool = False) -> list[PolicyRule]:
+    """The enabled rules that have not expired (read through the per-process cache);
+    with `everyone_only`, only those that name no group."""
+    return [compiled.rule for compiled in _active_compiled() if not (everyone_only and compiled.groups)]
 
 
 def _active_compiled() -> list[_Compiled]:

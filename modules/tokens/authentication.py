@@ -31,8 +31,15 @@ def touch(token: ApiToken, now=None) -> None:
     now = now or timezone.now()
     if token.last_used is not None and now - token.last_used < LAST_USED_RESOLUTION:
         return
-    ApiToken.objects.filter(pk=token.pk).update(last_used=now)
+    record_use(token.pk, now)
     token.last_used = now
+
+
+def record_use(token_id: int, now) -> None:
+    """Set last_used to `now` unless it is already within the last minute (also when
+    another process wrote it meanwhile): one UPDATE, of that column alone, which
+    notifies no cache (modules/migrations/0013)."""
+    ApiToken.objects.filter(pk=token_id).exclude(last_used__gt=now - LAST_USED_RESOLUTION).update(last_used=now)
 
 
 class TokenAuthentication(authentication.BaseAuthentication):

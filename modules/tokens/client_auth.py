@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from modules import hot_cache
 
-from .authentication import LAST_USED_RESOLUTION
+from .authentication import LAST_USED_RESOLUTION, record_use, secret_from_header
 from .models import ApiToken, digest_of
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,9 @@ def _credentials(header: str) -> tuple[str | None, str] | None:
     """(login, secret) of a Basic header, (None, secret) of a Bearer or Token one; None
     without an Authorization header. A malformed header gives an empty secret, which
     verifies as nothing."""
+    secret = secret_from_header(header)  # Token/Bearer: the JSON API's parser
+    if secret is not None:
+        return None, secret
     scheme, _, value = header.strip().partition(" ")
     scheme, value = scheme.lower(), value.strip()
     if not scheme:
@@ -126,8 +129,6 @@ def _credentials(header: str) -> tuple[str | None, str] | None:
             return "", ""
         login, colon, secret = decoded.partition(":")
         return (login, secret) if colon else ("", "")
-    if scheme in ("bearer", "token") and value and " " not in value:
-        return None, value
     return "", ""
 
 
@@ -181,7 +182,7 @@ def _touch(token_id: int) -> None:
             return
         _touched[token_id] = now
     try:
-        ApiToken.objects.filter(pk=token_id).exclude(last_used__gt=now - LAST_USED_RESOLUTION).update(last_used=now)
+        record_use(token_id, now)
     except DatabaseError as exc:
         logger.warning("could not record the use of proxy token %s: %s", token_id, exc)
 
